@@ -1,0 +1,90 @@
+"""The ``sei-bridge`` command.
+
+Each subcommand lives in the module that owns its concept and exposes two functions:
+``add_arguments(parser)`` and ``run(args) -> int``. This module only wires them together and is
+the command boundary: an expected :class:`~sei_bridge.errors.SeiBridgeError` becomes a one-line
+message and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Protocol, cast
+
+from sei_bridge import __version__, errors
+
+__all__ = ["main"]
+
+log = logging.getLogger(__name__)
+
+
+class _Command(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+#: (command, module implementing it, one-line help). Sandbox commands sit under ``sandbox``.
+COMMANDS: tuple[tuple[str, str, str], ...] = ()
+SANDBOX_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("sei", "sei_bridge.sei.sandbox.cli", "run the SEI sandbox (a fake SEI server over HTTP)"),
+    ("sigrc", "sei_bridge.sigrc.simulator.cli", "run the SIGRC simulator (feed API over HTTP)"),
+)
+
+
+def _load(module: str) -> _Command:
+    return cast(_Command, importlib.import_module(module))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sei-bridge",
+        description="Records SP156 (SIGRC) requests and interactions as processos and "
+        "documentos in SEI. Every option also reads its SEI_BRIDGE_* environment variable.",
+    )
+    parser.add_argument("--version", action="version", version=f"sei-bridge {__version__}")
+    parser.add_argument(
+        "--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR (env SEI_BRIDGE_LOG_LEVEL)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module, help_text in COMMANDS:
+        command = _load(module)
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        command.add_arguments(p)
+        p.set_defaults(_run=command.run)
+    sandbox = sub.add_parser("sandbox", help="run a local stand-in for SEI or SIGRC")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox", metavar="SYSTEM", required=True)
+    for name, module, help_text in SANDBOX_COMMANDS:
+        command = _load(module)
+        p = sandbox_sub.add_parser(name, help=help_text, description=help_text)
+        command.add_arguments(p)
+        p.set_defaults(_run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    import os
+
+    level = args.log_level or os.environ.get("SEI_BRIDGE_LOG_LEVEL", "INFO")
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    # zeep logs whole envelopes (credentials, content) at DEBUG: never let it.
+    logging.getLogger("zeep.transports").setLevel(logging.WARNING)
+    try:
+        return int(args._run(args))
+    except errors.SeiBridgeError as exc:
+        print(f"sei-bridge: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Settings, from the environment (``SEI_BRIDGE_*``) and optionally a YAML/KEY=VALUE file.
+
+Settings are typed and immutable, validated at start-up with one-line errors that say which
+variable is wrong and how to fix it. Secrets print as ``[secure]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sei_bridge import errors
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "DEFAULT_SEI_CONNECT_TIMEOUT",
+    "DEFAULT_SEI_READ_TIMEOUT",
+    "ENV_PREFIX",
+    "Settings",
+    "load_settings",
+]
+
+ENV_PREFIX = "SEI_BRIDGE_"
+DEFAULT_DATABASE_URL = "sqlite:///sei-bridge.db"
+DEFAULT_SEI_CONNECT_TIMEOUT = 5.0
+DEFAULT_SEI_READ_TIMEOUT = 60.0
+DEFAULT_SIGRC_CONNECT_TIMEOUT = 5.0
+DEFAULT_SIGRC_READ_TIMEOUT = 30.0
+
+
+def _secret_repr(value: str | None) -> str:
+    return "None" if value is None else "'[secure]'"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the service. Field ``x`` is read from ``SEI_BRIDGE_X``."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    sigrc_url: str | None = None
+    sigrc_token: str | None = field(default=None, repr=False)
+    sigrc_orgao: str | None = "SF"
+    sei_url: str | None = None
+    #: URL or path of the WSDL; None: the server's own when reachable, else the bundled one
+    sei_wsdl: str | None = None
+    sei_sigla_sistema: str | None = None
+    sei_identificacao_servico: str | None = field(default=None, repr=False)
+    mappings: str = "mappings"
+    sei_connect_timeout: float = DEFAULT_SEI_CONNECT_TIMEOUT
+    sei_read_timeout: float = DEFAULT_SEI_READ_TIMEOUT
+    #: send attachments by adicionarArquivo/adicionarConteudoArquivo (fails on SEI 4.1.0)
+    sei_chunked_upload: bool = False
+    sei_chunk_bytes: int = 5 * 1024 * 1024
+    #: SEI calls per second (0: unlimited)
+    sei_rate_limit: float = 20.0
+    #: SEI calls in flight at once
+    sei_concurrency: int = 4
+    sigrc_connect_timeout: float = DEFAULT_SIGRC_CONNECT_TIMEOUT
+    sigrc_read_timeout: float = DEFAULT_SIGRC_READ_TIMEOUT
+    #: where downloaded attachments are kept while they are sent
+    work_dir: str = ".sei-bridge"
+    #: secret for keyed hashes of CPF in the audit trail (never logged)
+    audit_key: str | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+    metrics_port: int | None = None
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECRETS:
+                shown.append(f"{f.name}={_secret_repr(value)}")
+            else:
+                shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigurationError naming every missing setting among ``names``."""
+        missing = [n for n in names if getattr(self, n) in (None, "")]
+        if missing:
+            variables = ", ".join(ENV_PREFIX + n.upper() for n in missing)
+            raise errors.ConfigurationError(f"missing setting: set {variables}")
+
+
+_SECRETS = frozenset({"sigrc_token", "sei_identificacao_servico", "audit_key"})
+
+
+def _coerce(name: str, raw: Any, annotation: str) -> Any:
+    variable = ENV_PREFIX + name.upper()
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    try:
+        if annotation.startswith("bool"):
+            if text.lower() in ("1", "true", "yes", "on", "s"):
+                return True
+            if text.lower() in ("0", "false", "no", "off", "n", ""):
+                return False
+            raise ValueError(text)
+        if annotation.startswith("int"):
+            return int(text)
+        if annotation.startswith("float"):
+            return float(text)
+    except ValueError:
+        kind = annotation.split()[0]
+        raise errors.ConfigurationError(
+            f"{variable}={text!r} is not a valid {kind}: set it to a {kind} value"
+        ) from None
+    if annotation.startswith("int | None") and text:
+        return int(text)
+    return text
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise errors.ConfigurationError(
+            f"cannot read settings file {path}: {exc.strerror}; check SEI_BRIDGE_CONFIG"
+        ) from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise errors.ConfigurationError(f"settings file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise errors.ConfigurationError(f"settings file {path} must be a mapping of keys")
+    return {str(k).lower().removeprefix(ENV_PREFIX.lower()): v for k, v in data.items()}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Build Settings from a file (``SEI_BRIDGE_CONFIG``), the environment and overrides,
+    later sources winning."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = env.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        values.update(_read_file(Path(config_file)))
+    for f in dataclasses.fields(Settings):
+        variable = ENV_PREFIX + f.name.upper()
+        if variable in env:
+            values[f.name] = env[variable]
+    if overrides:
+        values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name: str(f.type) for f in dataclasses.fields(Settings)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise errors.ConfigurationError(
+            f"unknown setting(s) {', '.join(unknown)}: see README, section Configuration"
+        )
+    coerced = {name: _coerce(name, raw, known[name]) for name, raw in values.items()}
+    settings = Settings(**coerced)
+    if settings.sei_concurrency < 1:
+        raise errors.ConfigurationError("SEI_BRIDGE_SEI_CONCURRENCY must be at least 1")
+    if settings.sei_read_timeout <= 0 or settings.sei_connect_timeout <= 0:
+        raise errors.ConfigurationError("SEI_BRIDGE_SEI_*_TIMEOUT must be positive seconds")
+    return settings

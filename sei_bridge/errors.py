@@ -1,0 +1,132 @@
+"""The exception hierarchy of sei-bridge.
+
+One root, :class:`SeiBridgeError`, and a subclass per boundary and class of failure. Each boundary
+translates the errors of the library it wraps in exactly one place (the SEI client for zeep and
+requests, the SIGRC client for requests, the store for SQLAlchemy), keeping the original as
+``__cause__``.
+
+Messages are one line, name what is wrong and how to fix it, and never carry personal data
+(CPF, names, addresses, document content) or credentials.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AttachmentIntegrityError",
+    "ConfigurationError",
+    "MappingError",
+    "SeiAccessDenied",
+    "SeiBridgeError",
+    "SeiError",
+    "SeiInfrastructureFault",
+    "SeiNotSentError",
+    "SeiOutcomeUnknownError",
+    "SeiValidationFault",
+    "SigrcAuthError",
+    "SigrcConflict",
+    "SigrcError",
+    "SigrcNotFound",
+    "SigrcUnavailable",
+    "StoreError",
+]
+
+
+class SeiBridgeError(Exception):
+    """Root of every error sei-bridge raises on purpose."""
+
+
+class ConfigurationError(SeiBridgeError):
+    """The service is set up wrongly (settings, credentials, mapping files); retrying won't help."""
+
+
+class MappingError(ConfigurationError):
+    """A mapping file is invalid or refers to something SEI does not have."""
+
+
+class StoreError(SeiBridgeError):
+    """The durable store failed (database unreachable, migration missing)."""
+
+
+# --- SEI --------------------------------------------------------------------------------------
+
+
+class SeiError(SeiBridgeError):
+    """Base of every failure of a call to SEI.
+
+    ``operation`` is the SOAP operation (``gerarProcedimento``); ``fault`` is SEI's own text when
+    SEI answered with a fault (SEI never echoes document content in faults, but may name a
+    protocolo or an id, which are not personal data).
+    """
+
+    def __init__(self, message: str, *, operation: str = "", fault: str | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.fault = fault
+
+
+class SeiValidationFault(SeiError):
+    """SEI refused the request as wrong (``INFRA_VALIDACAO`` or a message known to be permanent).
+
+    Permanent: sending the same request again gives the same answer. The item is quarantined
+    with ``fault`` as the reason.
+    """
+
+
+class SeiAccessDenied(SeiValidationFault, ConfigurationError):
+    """SEI refused the credentials or the service's permissions ("Acesso negado.",
+    "Sistema [X] não encontrado.", "Nenhuma operação configurada ...")."""
+
+
+class SeiInfrastructureFault(SeiError):
+    """SEI answered with a server-side error (``INFRA_ERRO`` not known to be permanent).
+
+    SEI runs each operation in one database transaction, so an answered fault means nothing
+    was committed: safe to retry later.
+    """
+
+
+class SeiNotSentError(SeiError):
+    """The request certainly had no effect (connection refused, connect timeout, HTTP 503 from
+    the front end, circuit open): safe to send again."""
+
+
+class SeiOutcomeUnknownError(SeiError):
+    """The request was sent and no answer came (read timeout, connection reset after sending).
+
+    For a non-idempotent operation the effect may or may not exist in SEI: the action becomes
+    UNCERTAIN and is probed before anything is sent again.
+    """
+
+
+# --- SIGRC ------------------------------------------------------------------------------------
+
+
+class SigrcError(SeiBridgeError):
+    """Base of every failure of a call to SIGRC's feed API."""
+
+
+class SigrcUnavailable(SigrcError):
+    """SIGRC is overloaded, in maintenance or unreachable (429, 503, network); retry later.
+
+    ``retry_after`` is the server's Retry-After in seconds, when it sent one.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SigrcAuthError(SigrcError, ConfigurationError):
+    """SIGRC refused the bearer token (401): fix SEI_BRIDGE_SIGRC_TOKEN."""
+
+
+class SigrcNotFound(SigrcError):
+    """SIGRC does not know the protocolo or attachment asked for (404)."""
+
+
+class SigrcConflict(SigrcError):
+    """SIGRC already holds a different SEI process number for the request (409)."""
+
+
+class AttachmentIntegrityError(SigrcError):
+    """An attachment's bytes did not match its advertised sha256 (or size) after every retry."""

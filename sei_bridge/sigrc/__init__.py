@@ -1,0 +1,1 @@
+"""The SIGRC side: feed client, event models and validation, simulator, traffic generator."""
