@@ -1,0 +1,142 @@
+"""APScheduler 3 wiring of the declarative schedule in ``jobs/schedule.yaml``.
+
+The schedule file says *which* job runs on *which* trigger with *which* options; this module only
+turns it into APScheduler jobs. The reasons for the coalescing and misfire settings are written in
+the schedule file itself, next to the values, so that an operator changing them sees why.
+
+Every job body is wrapped by :func:`_guarded`: a job never raises into APScheduler (which would
+only log it), it logs one line, counts the failure in the metrics and lets the next tick try again.
+A configuration error (bad credentials, bad mapping) stops the daemon instead, since retrying it
+every few seconds would only hide it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from sei_bridge import errors
+from sei_bridge.ops import metrics
+
+__all__ = ["DEFAULT_SCHEDULE", "JobSpec", "build_scheduler", "load_schedule"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCHEDULE = Path(__file__).resolve().parent.parent / "jobs" / "schedule.yaml"
+_PACKAGED_SCHEDULE = Path(__file__).resolve().parent / "data" / "schedule.yaml"
+
+_APS_OPTIONS = ("coalesce", "max_instances", "misfire_grace_time")
+
+JobFunc = Callable[[Mapping[str, Any]], object]
+
+
+@dataclasses.dataclass(frozen=True)
+class JobSpec:
+    """One job of the schedule file."""
+
+    name: str
+    trigger: IntervalTrigger | CronTrigger
+    coalesce: bool
+    max_instances: int
+    misfire_grace_time: int
+    options: Mapping[str, Any]
+
+
+def _trigger(name: str, raw: Mapping[str, Any]) -> IntervalTrigger | CronTrigger:
+    spec = dict(raw)
+    kind = spec.pop("type", None)
+    try:
+        if kind == "interval":
+            return IntervalTrigger(**spec)
+        if kind == "cron":
+            return CronTrigger(**spec)
+    except (TypeError, ValueError) as exc:
+        raise errors.ConfigurationError(f"jobs: job {name!r} has an invalid trigger: {exc}") from exc
+    raise errors.ConfigurationError(
+        f"jobs: job {name!r} trigger type must be 'interval' or 'cron', not {kind!r}"
+    )
+
+
+def load_schedule(path: Path | None = None) -> list[JobSpec]:
+    """Read and validate the schedule file (default: ``jobs/schedule.yaml``)."""
+    if path is None:
+        path = DEFAULT_SCHEDULE if DEFAULT_SCHEDULE.exists() else _PACKAGED_SCHEDULE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise errors.ConfigurationError(f"cannot read schedule {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise errors.ConfigurationError(f"schedule {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
+        raise errors.ConfigurationError(f"schedule {path} must have a 'jobs' mapping")
+    defaults = dict(data.get("defaults") or {})
+    specs = []
+    for name, raw in data["jobs"].items():
+        if not isinstance(raw, dict) or "trigger" not in raw:
+            raise errors.ConfigurationError(f"schedule {path}: job {name!r} needs a trigger")
+        merged = {**defaults, **{k: v for k, v in raw.items() if k in _APS_OPTIONS}}
+        specs.append(
+            JobSpec(
+                name=str(name),
+                trigger=_trigger(str(name), raw["trigger"]),
+                coalesce=bool(merged.get("coalesce", True)),
+                max_instances=int(merged.get("max_instances", 1)),
+                misfire_grace_time=int(merged.get("misfire_grace_time", 30)),
+                options=dict(raw.get("options") or {}),
+            )
+        )
+    return specs
+
+
+def _guarded(name: str, func: JobFunc, options: Mapping[str, Any], stop: Callable[[], None]):  # type: ignore[no-untyped-def]
+    def run() -> None:
+        try:
+            with metrics.JOB_SECONDS.labels(job=name).time():
+                func(options)
+        except errors.ConfigurationError as exc:
+            log.error("job %s: configuration error, stopping: %s", name, exc)
+            metrics.JOB_FAILURES.labels(job=name).inc()
+            stop()
+        except Exception as exc:  # loop boundary: log, count, next tick retries
+            log.error("job %s failed: %s: %s", name, type(exc).__name__, exc)
+            metrics.JOB_FAILURES.labels(job=name).inc()
+
+    return run
+
+
+def build_scheduler(
+    jobs: Mapping[str, JobFunc], specs: list[JobSpec], *, stop_event: threading.Event | None = None
+) -> BlockingScheduler:
+    """A BlockingScheduler with one job per spec; ``jobs`` maps job names to callables."""
+    scheduler = BlockingScheduler(timezone="America/Sao_Paulo")
+    unknown = [s.name for s in specs if s.name not in jobs]
+    if unknown:
+        raise errors.ConfigurationError(
+            f"schedule names unknown job(s) {', '.join(unknown)}; known: {', '.join(sorted(jobs))}"
+        )
+
+    def stop() -> None:
+        if stop_event is not None:
+            stop_event.set()
+        scheduler.shutdown(wait=False)
+
+    for spec in specs:
+        scheduler.add_job(
+            _guarded(spec.name, jobs[spec.name], spec.options, stop),
+            trigger=spec.trigger,
+            id=spec.name,
+            name=spec.name,
+            coalesce=spec.coalesce,
+            max_instances=spec.max_instances,
+            misfire_grace_time=spec.misfire_grace_time,
+        )
+    return scheduler
