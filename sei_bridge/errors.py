@@ -17,10 +17,12 @@ __all__ = [
     "MappingError",
     "SeiAccessDenied",
     "SeiBridgeError",
+    "SeiEndpointError",
     "SeiError",
     "SeiInfrastructureFault",
     "SeiNotSentError",
     "SeiOutcomeUnknownError",
+    "SeiRequestInvalid",
     "SeiValidationFault",
     "SigrcAuthError",
     "SigrcConflict",
@@ -96,6 +98,21 @@ class SeiOutcomeUnknownError(SeiError):
     For a non-idempotent operation the effect may or may not exist in SEI: the action becomes
     UNCERTAIN and is probed before anything is sent again.
     """
+
+
+class SeiRequestInvalid(SeiValidationFault):
+    """The request breaks a limit SEI is known to enforce (especificação over 100 characters,
+    more than 5 documents, restrito without hipótese legal, ...) and was NOT sent.
+
+    Raised by the client before sending, so SEI never saw it; permanent like any validation
+    fault. ``fault`` holds the rule broken.
+    """
+
+
+class SeiEndpointError(SeiNotSentError, ConfigurationError):
+    """The SEI endpoint answered with an HTTP status that means "not SEI's web service here"
+    (404, 405, 401, 403, ...) or the WSDL lacks the operation: nothing ran in SEI; fix
+    SEI_BRIDGE_SEI_URL / SEI_BRIDGE_SEI_WSDL."""
 
 
 # --- SIGRC ------------------------------------------------------------------------------------
