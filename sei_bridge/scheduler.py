@@ -31,8 +31,8 @@ __all__ = ["DEFAULT_SCHEDULE", "JobSpec", "build_scheduler", "load_schedule"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCHEDULE = Path(__file__).resolve().parent.parent / "jobs" / "schedule.yaml"
-_PACKAGED_SCHEDULE = Path(__file__).resolve().parent / "data" / "schedule.yaml"
+#: ``jobs/schedule.yaml``, found through the ``sei_bridge/data/jobs`` link (see sei.wsdl).
+DEFAULT_SCHEDULE = Path(__file__).resolve().parent / "data" / "jobs" / "schedule.yaml"
 
 _APS_OPTIONS = ("coalesce", "max_instances", "misfire_grace_time")
 
@@ -69,7 +69,7 @@ def _trigger(name: str, raw: Mapping[str, Any]) -> IntervalTrigger | CronTrigger
 def load_schedule(path: Path | None = None) -> list[JobSpec]:
     """Read and validate the schedule file (default: ``jobs/schedule.yaml``)."""
     if path is None:
-        path = DEFAULT_SCHEDULE if DEFAULT_SCHEDULE.exists() else _PACKAGED_SCHEDULE
+        path = DEFAULT_SCHEDULE
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
