@@ -111,8 +111,8 @@ class SeiRequestInvalid(SeiValidationFault):
 
 class SeiEndpointError(SeiNotSentError, ConfigurationError):
     """The SEI endpoint answered with an HTTP status that means "not SEI's web service here"
-    (404, 405, 401, 403, ...) or the WSDL lacks the operation: nothing ran in SEI; fix
-    SEI_BRIDGE_SEI_URL / SEI_BRIDGE_SEI_WSDL."""
+    (404, 405, 401, 403, ...), the WSDL could not be loaded, or it lacks the operation: nothing
+    ran in SEI; fix SEI_BRIDGE_SEI_URL / SEI_BRIDGE_SEI_WSDL (retrying is safe)."""
 
 
 # --- SIGRC ------------------------------------------------------------------------------------
