@@ -27,6 +27,7 @@ __all__ = [
     "SigrcAuthError",
     "SigrcConflict",
     "SigrcError",
+    "SigrcInvalidResponse",
     "SigrcNotFound",
     "SigrcUnavailable",
     "StoreError",
@@ -143,6 +144,17 @@ class SigrcNotFound(SigrcError):
 
 class SigrcConflict(SigrcError):
     """SIGRC already holds a different SEI process number for the request (409)."""
+
+
+class SigrcInvalidResponse(SigrcError):
+    """SIGRC answered with something that breaks its contract (malformed JSON, a missing or
+    wrong-typed field). ``path`` names the offending field (``interacoes[2].ocorrida_em``); the
+    message never carries the value, which may be personal data. Permanent for that answer: the
+    item that needed it is quarantined until SIGRC fixes its data and the item is replayed."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class AttachmentIntegrityError(SigrcError):

@@ -17,6 +17,7 @@ __all__ = [
     "Anexo",
     "Canal",
     "Encerramento",
+    "EventPage",
     "Endereco",
     "Evento",
     "FeedItem",
@@ -27,6 +28,7 @@ __all__ = [
     "Resultado",
     "Situacao",
     "Solicitacao",
+    "SolicitacaoResumo",
     "TipoEvento",
     "UnknownEvent",
 ]
@@ -205,3 +207,27 @@ class QuarantinedEvent:
 
 
 FeedItem = Evento | UnknownEvent | QuarantinedEvent
+
+
+@dataclass(frozen=True, slots=True)
+class SolicitacaoResumo:
+    """One line of ``GET /v1/solicitacoes`` (reconciliation): a request's current summary."""
+
+    protocolo: str
+    servico_codigo: str
+    situacao: str  #: SIGRC's situação as served (not checked against :class:`Situacao`)
+    quantidade_interacoes: int
+    atualizada_em: dt.datetime
+    processo_sei: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    """One page of ``GET /v1/eventos``: every event parsed (never dropped) and the paging data."""
+
+    items: tuple[FeedItem, ...]
+    #: sequencia of the page's last event as SIGRC reports it (None on an empty page)
+    ultima_sequencia: int | None
+    ha_mais: bool
+    #: longest commit lag in seconds (see the contract's delivery semantics)
+    atraso_maximo_segundos: int
