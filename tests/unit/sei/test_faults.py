@@ -1,0 +1,281 @@
+"""Failure classification: what can be resent, what is permanent, what is unknown.
+
+Table tests for SEI's fault texts, then each transport failure driven through the client with a
+mocked endpoint (responses): the exception class, its ``operation``, and messages that never
+carry the credentials or the document content.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+import responses
+import urllib3.exceptions
+
+from sei_bridge import errors
+from sei_bridge.sei import faults, types
+from sei_bridge.sei.client import SeiClient
+from tests.unit.sei import recorded
+
+SECRET_CONTENT = b"CPF 123.456.789-09 conteudo sigiloso"
+
+
+@pytest.mark.parametrize(
+    ("operation", "fault", "kind", "expected"),
+    [
+        ("concluirProcesso", "Acesso negado.", "INFRA_ERRO", errors.SeiAccessDenied),
+        ("concluirProcesso", "Sistema [X] não encontrado.", "INFRA_ERRO", errors.SeiAccessDenied),
+        (
+            "incluirDocumento",
+            "Serviço [Y] do sistema [X] não encontrado.",
+            "INFRA_ERRO",
+            errors.SeiAccessDenied,
+        ),
+        (
+            "gerarProcedimento",
+            "Nenhuma operação configurada para [Gerar Procedimento] no serviço [1] com tipo de "
+            "processo [2] na unidade [3].",
+            "INFRA_VALIDACAO",
+            errors.SeiAccessDenied,
+        ),
+        (
+            "incluirDocumento",
+            "Tipo de documento [999] não encontrado.",
+            "INFRA_VALIDACAO",
+            errors.SeiValidationFault,
+        ),
+        (
+            "incluirDocumento",
+            "Tipo de documento [999] não encontrado.",
+            None,
+            errors.SeiValidationFault,
+        ),
+        (
+            "concluirProcesso",
+            "Processo [1] não encontrado.",
+            "INFRA_ERRO",
+            errors.SeiValidationFault,
+        ),
+        (
+            "gerarProcedimento",
+            "Nome do Interessado vazio ou nulo.",
+            "INFRA_ERRO",
+            errors.SeiValidationFault,
+        ),
+        (
+            "incluirDocumento",
+            "Atributo [IdAnexo] não recebeu valor.",
+            "INFRA_ERRO",
+            errors.SeiValidationFault,
+        ),
+        (
+            "listarAndamentos",
+            "Nenhum critério informado para pesquisa de andamentos.",
+            "INFRA_ERRO",
+            errors.SeiValidationFault,
+        ),
+        (
+            "gerarProcedimento",
+            "Especificação possui tamanho superior a 100 caracteres."
+            "\\nHipótese Legal não informada.",
+            "INFRA_VALIDACAO",
+            errors.SeiValidationFault,
+        ),
+        (
+            "incluirDocumento",
+            "Documento possui conteúdo não permitido (0004869).",
+            "INFRA_ERRO",
+            errors.SeiValidationFault,
+        ),
+        (
+            "gerarProcedimento",
+            "Erro processando requisição: Deadlock found when trying to get lock.",
+            "INFRA_ERRO",
+            errors.SeiInfrastructureFault,
+        ),
+        (
+            "gerarProcedimento",
+            "Falha na conexão com o banco de dados.",
+            None,
+            errors.SeiInfrastructureFault,
+        ),
+        (
+            "gerarProcedimento",
+            "Serviço [SeiWS.gerarProcedimento] não encontrado.",
+            "INFRA_ERRO",
+            errors.SeiEndpointError,
+        ),
+    ],
+)
+def test_classify_fault(
+    operation: str, fault: str, kind: str | None, expected: type[errors.SeiError]
+) -> None:
+    exc = faults.classify_fault(operation, fault, kind)
+    assert type(exc) is expected
+    assert exc.operation == operation
+    assert exc.fault == fault
+    assert "\n" not in str(exc)
+
+
+def test_only_processo_or_documento_not_found_counts_as_not_found() -> None:
+    assert faults.is_not_found(faults.classify_fault("x", "Processo [1] não encontrado.", None))
+    assert faults.is_not_found(
+        faults.classify_fault("x", "Documento [0000002] não encontrado.", None)
+    )
+    assert not faults.is_not_found(faults.classify_fault("x", "Unidade [1] não encontrada.", None))
+    assert not faults.is_not_found(faults.classify_fault("x", "Sistema [X] não encontrado.", None))
+
+
+# --- transport failures through the client -----------------------------------------------------
+
+
+def _documento() -> types.NovoDocumento:
+    return types.NovoDocumento(
+        tipo=types.TipoDocumento.GERADO,
+        id_serie="5",
+        protocolo_procedimento=recorded.PROCESSO,
+        conteudo=SECRET_CONTENT,
+    )
+
+
+def _incluir(client: SeiClient) -> errors.SeiError:
+    with pytest.raises(errors.SeiError) as caught:
+        client.incluir_documento(id_unidade=recorded.UNIDADE, documento=_documento())
+    exc = caught.value
+    assert exc.operation == "incluirDocumento"
+    text = str(exc)
+    assert recorded.IDENTIFICACAO not in text
+    assert "sigiloso" not in text and "CPF" not in text
+    assert "\n" not in text
+    return exc
+
+
+@pytest.mark.parametrize("status", [429, 502, 503])
+def test_front_end_refusals_are_not_sent(
+    client: SeiClient, sei_http: responses.RequestsMock, status: int
+) -> None:
+    sei_http.add(
+        responses.POST,
+        recorded.ENDPOINT,
+        status=status,
+        body="<html>busy</html>",
+        content_type="text/html",
+    )
+    assert type(_incluir(client)) is errors.SeiNotSentError
+
+
+@pytest.mark.parametrize("status", [404, 405, 403, 301])
+def test_wrong_endpoint_is_a_configuration_error_not_sent(
+    client: SeiClient, sei_http: responses.RequestsMock, status: int
+) -> None:
+    sei_http.add(responses.POST, recorded.ENDPOINT, status=status, body="nope")
+    exc = _incluir(client)
+    assert isinstance(exc, errors.SeiEndpointError)
+    assert isinstance(exc, errors.SeiNotSentError) and isinstance(exc, errors.ConfigurationError)
+    assert "SEI_BRIDGE_SEI_URL" in str(exc)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type"),
+    [
+        (500, b"<html><body>Internal Server Error</body></html>", "text/html"),
+        (500, b"", "text/xml"),
+        (
+            500,
+            b'<?xml version="1.0"?><SOAP-ENV:Envelope xmlns:SOAP-ENV='
+            b'"http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body/></SOAP-ENV:Envelope>',
+            "text/xml; charset=utf-8",
+        ),
+        (504, b"gateway timeout", "text/plain"),
+        (200, b'<?xml version="1.0"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://sch', "text/xml"),
+        (200, b"<html>maintenance page</html>", "text/html"),
+        (200, b"\xff\xfe not utf-8 \xe3", "text/xml; charset=utf-8"),
+    ],
+)
+def test_answers_without_result_or_fault_leave_the_outcome_unknown(
+    client: SeiClient,
+    sei_http: responses.RequestsMock,
+    status: int,
+    body: bytes,
+    content_type: str,
+) -> None:
+    sei_http.add(
+        responses.POST, recorded.ENDPOINT, status=status, body=body, content_type=content_type
+    )
+    assert type(_incluir(client)) is errors.SeiOutcomeUnknownError
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (requests.exceptions.ConnectTimeout("connect timed out"), errors.SeiNotSentError),
+        (
+            requests.exceptions.ConnectionError(
+                urllib3.exceptions.MaxRetryError(
+                    None,  # type: ignore[arg-type]
+                    "/sei/ws/SeiWS.php",
+                    urllib3.exceptions.NewConnectionError(
+                        None,  # type: ignore[arg-type]
+                        "Failed to establish a new connection: [Errno 111] Connection refused",
+                    ),
+                )
+            ),
+            errors.SeiNotSentError,
+        ),
+        (
+            requests.exceptions.ConnectionError(
+                urllib3.exceptions.MaxRetryError(
+                    None,  # type: ignore[arg-type]
+                    "/sei/ws/SeiWS.php",
+                    urllib3.exceptions.NameResolutionError(
+                        "sei.example",
+                        None,
+                        OSError("Name or service not known"),  # type: ignore[arg-type]
+                    ),
+                )
+            ),
+            errors.SeiNotSentError,
+        ),
+        (requests.exceptions.ReadTimeout("read timed out"), errors.SeiOutcomeUnknownError),
+        (
+            requests.exceptions.ConnectionError(
+                urllib3.exceptions.ProtocolError(
+                    "Connection aborted.", ConnectionResetError(104, "Connection reset by peer")
+                )
+            ),
+            errors.SeiOutcomeUnknownError,
+        ),
+        (
+            requests.exceptions.ChunkedEncodingError(
+                urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")
+            ),
+            errors.SeiOutcomeUnknownError,
+        ),
+    ],
+)
+def test_network_failures(
+    client: SeiClient,
+    sei_http: responses.RequestsMock,
+    raised: Exception,
+    expected: type[errors.SeiError],
+) -> None:
+    sei_http.add(responses.POST, recorded.ENDPOINT, body=raised)
+    exc = _incluir(client)
+    assert type(exc) is expected
+    assert exc.__cause__ is raised
+
+
+def test_fault_text_may_name_ids_but_message_never_quotes_the_envelope(
+    client: SeiClient, sei_http: responses.RequestsMock, reference_dir: str
+) -> None:
+    answer = recorded.read_response(reference_dir, "processo_inexistente")
+    sei_http.add(
+        responses.POST,
+        recorded.ENDPOINT,
+        body=answer.body,
+        status=answer.status,
+        content_type=answer.content_type,
+    )
+    exc = _incluir(client)
+    assert isinstance(exc, errors.SeiValidationFault)
+    assert "99990.999999/2026-00" in str(exc)
