@@ -150,7 +150,11 @@ class SoapService:
         Every failure leaves as a :mod:`sei_bridge.errors` exception carrying ``operation``.
         """
         with faults.translate(operation):
-            loaded = self._load()
+            try:
+                loaded = self._load()
+            except errors.SeiEndpointError as exc:
+                exc.operation = exc.operation or operation
+                raise
             names = loaded.parts.get(operation)
             if names is None:
                 raise errors.SeiEndpointError(

@@ -128,6 +128,7 @@ def test_unreachable_wsdl_url_fails_the_call_as_not_sent_configuration_error(
     assert isinstance(caught.value, errors.ConfigurationError)
     assert isinstance(caught.value, errors.SeiNotSentError)
     assert url in str(caught.value)
+    assert caught.value.operation == "reabrirProcesso"
     assert not [c for c in sei_http.calls if c.request.method == "POST"]
 
 
