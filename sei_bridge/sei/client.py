@@ -352,7 +352,8 @@ class SeiClient:
                     "ArrayOfAtributoAndamento",
                     [
                         self.soap.struct(
-                            "AtributoAndamento", {"Nome": n, "Valor": v, "IdOrigem": Nil}
+                            "AtributoAndamento",
+                            {"Nome": n, "Valor": Nil if v is None else v, "IdOrigem": Nil},
                         )
                         for n, v in pairs
                     ],
