@@ -54,6 +54,20 @@ def _first_line(error: BaseException) -> str:
     return text[0][:300] if text else type(error).__name__
 
 
+_SCHEMA_PROBLEMS = ("no such table", "no such column", "does not exist")
+
+
+def _hint(error: exc.DBAPIError, text: str) -> str:
+    if any(marker in text for marker in _SCHEMA_PROBLEMS):
+        return (
+            "the database lacks sei-bridge's schema or has an old one: run the store migration "
+            "(Store.migrate(); sei-bridge commands do it at start)"
+        )
+    if error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError):
+        return "check that the database is reachable and SEI_BRIDGE_DATABASE_URL is right"
+    return "this is a bug or a database-side change: report it with the log"
+
+
 @contextlib.contextmanager
 def translate_errors(operation: str) -> Iterator[None]:
     """Turn SQLAlchemy/driver errors raised inside into StoreError naming ``operation``."""
@@ -61,13 +75,9 @@ def translate_errors(operation: str) -> Iterator[None]:
         yield
     except exc.DBAPIError as error:
         cause = error.orig if error.orig is not None else error
-        hint = (
-            "check that the database is reachable and SEI_BRIDGE_DATABASE_URL is right"
-            if error.connection_invalidated or isinstance(error, exc.OperationalError)
-            else "the schema may be out of date: run the store migration (any sei-bridge command)"
-        )
+        text = _first_line(cause)
         raise errors.StoreError(
-            f"store: {operation} failed: {type(cause).__name__}: {_first_line(cause)}; {hint}"
+            f"store: {operation} failed: {type(cause).__name__}: {text}; {_hint(error, text)}"
         ) from error
     except exc.SQLAlchemyError as error:
         raise errors.StoreError(

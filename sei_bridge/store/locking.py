@@ -95,9 +95,8 @@ def claim(
     """
     a = schema.action
     due = (
-        sa.select(a.c.id)
+        schema.select_due(a.c.id)
         .where(
-            schema.due_index_where(),
             a.c.next_attempt_at <= now,
             sa.or_(a.c.lease_expires_at.is_(None), a.c.lease_expires_at <= now),
         )

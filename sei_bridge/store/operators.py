@@ -226,9 +226,7 @@ def resolve(
 
 def _earliest_free(conn: Connection, now: dt.datetime) -> dt.datetime | None:
     free = sa.or_(_A.c.lease_expires_at.is_(None), _A.c.lease_expires_at <= now)
-    return conn.execute(
-        sa.select(sa.func.min(_A.c.next_attempt_at)).where(schema.due_index_where(), free)
-    ).scalar()
+    return conn.execute(schema.select_due(sa.func.min(_A.c.next_attempt_at)).where(free)).scalar()
 
 
 def next_due_at(conn: Connection, *, now: dt.datetime) -> dt.datetime | None:
@@ -236,9 +234,7 @@ def next_due_at(conn: Connection, *, now: dt.datetime) -> dt.datetime | None:
     the earliest lease expiry of one in flight (its worker may die). None when nothing waits.
     A time at or before ``now`` means: claimable now."""
     earliest_lease = conn.execute(
-        sa.select(sa.func.min(_A.c.lease_expires_at)).where(
-            schema.due_index_where(), _A.c.lease_expires_at > now
-        )
+        schema.select_due(sa.func.min(_A.c.lease_expires_at)).where(_A.c.lease_expires_at > now)
     ).scalar()
     found = [t for t in (_earliest_free(conn, now), earliest_lease) if t is not None]
     return min(found, default=None)

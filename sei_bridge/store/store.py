@@ -19,6 +19,7 @@ import alembic.command
 import alembic.config
 import alembic.runtime.migration
 import alembic.script
+import sqlalchemy as sa
 
 from sei_bridge import audit
 from sei_bridge.sigrc import models
@@ -74,6 +75,11 @@ class Store:
     def dialect(self) -> str:
         """``"sqlite"`` or ``"postgresql"``."""
         return self._db.dialect
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine (for diagnostics and tests; the engine itself never needs it)."""
+        return self._db.engine
 
     def close(self) -> None:
         """Close the pooled connections."""

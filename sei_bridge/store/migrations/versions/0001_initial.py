@@ -136,7 +136,7 @@ def upgrade() -> None:
         _state("kind", _ACTION_KINDS, "action", "action_kind"),
         _state("state", _ACTION_STATES, "action", "action_state"),
     )
-    op.create_index(op.f("ix_action_state_kind"), "action", ["state", "kind"])
+    op.create_index(op.f("ix_action_kind_state"), "action", ["kind", "state"])
     # claimable heads only, oldest due first: a claim reads ~limit rows however big the ledger
     due = sa.text("is_head AND state IN ('PENDING', 'UNCERTAIN')")
     op.create_index(

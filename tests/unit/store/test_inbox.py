@@ -1,0 +1,112 @@
+"""The inbox and the feed cursor, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from sei_bridge import errors
+from sei_bridge.store import InboxState, PayloadFormat, RequestState, Store
+from tests.unit.store import builders as b
+
+
+def test_each_event_is_stored_once_however_often_it_is_read(store: Store) -> None:
+    first = store.record_feed_batch([b.registrada(1), b.interacao(2)], b.Cursor(0))
+    again = store.record_feed_batch(
+        [b.interacao(2), b.registrada(1), b.interacao(3), b.interacao(3)], b.Cursor(0)
+    )
+    assert (first, again) == (2, 1)
+    assert [e.id_evento for e in store.events_of("P1")] == ["ev-1", "ev-2", "ev-3"]
+
+
+def test_items_are_stored_by_kind_with_their_reason(store: Store) -> None:
+    store.record_feed_batch(
+        [b.registrada(1), b.unknown(2), b.malformed(3), b.malformed(None, protocolo=None)],
+        b.Cursor(10),
+    )
+    by_id = {e.id_evento: e for e in store.events_of("P1")}
+    assert by_id["ev-1"].state is InboxState.PENDING
+    assert by_id["ev-1"].payload_format is PayloadFormat.EVENTO
+    assert by_id["ev-2"].state is InboxState.SKIPPED
+    assert by_id["ev-2"].reason == "unknown tipo solicitacao.avaliada"
+    assert by_id["ev-2"].payload == b.unknown(2).raw
+    assert by_id["bad-3"].state is InboxState.QUARANTINED
+    assert by_id["bad-3"].reason == "interacao.ocorrida_em: not an RFC 3339 date-time"
+    assert by_id["bad-3"].payload_format is PayloadFormat.RAW
+    assert by_id["bad-3"].evento() is None
+    # the quarantined item without protocolo or sequencia is still kept, and shown to operators
+    report = store.status()
+    assert report.inbox == {"PENDING": 1, "SKIPPED": 1, "QUARANTINED": 2}
+    assert {q.id_evento for q in report.quarantine if q.what == "event"} == {"bad-3", "bad-None"}
+
+
+def test_a_stored_evento_comes_back_equal_to_what_was_read(store: Store) -> None:
+    original = b.registrada(1)
+    (event,) = b.recorded(store, original)
+    assert event.evento() == original
+    assert event.tipo == "solicitacao.registrada"
+    assert event.protocolo == "P1"
+
+
+def test_cursor_is_saved_with_the_events_and_loaded_back(store: Store) -> None:
+    assert store.load_cursor() is None
+    store.record_feed_batch([b.registrada(1)], b.Cursor(7, ("ev-9",)))
+    cursor = store.load_cursor()
+    assert cursor.watermark == 7
+    assert cursor.to_json() == b.Cursor(7, ("ev-9",)).to_json()
+    # an empty pass still moves the cursor
+    store.record_feed_batch([], b.Cursor(9))
+    assert store.load_cursor().watermark == 9
+    assert store.load_cursor("another-feed") is None
+
+
+def test_a_batch_that_fails_before_its_cursor_is_saved_leaves_nothing(store: Store) -> None:
+    class BrokenCursor:
+        watermark = 5
+
+        def to_json(self) -> str:
+            raise RuntimeError("crash between the events and the cursor")
+
+    store.record_feed_batch([b.registrada(1)], b.Cursor(1))
+    with pytest.raises(RuntimeError):
+        store.record_feed_batch([b.interacao(2), b.interacao(3)], BrokenCursor())
+    assert [e.id_evento for e in store.events_of("P1")] == ["ev-1"]
+    assert store.load_cursor().watermark == 1
+    # the re-read after the crash stores them
+    assert store.record_feed_batch([b.interacao(2), b.interacao(3)], b.Cursor(3)) == 2
+
+
+def test_only_settled_events_are_handed_out_in_sequencia_order(store: Store) -> None:
+    store.record_feed_batch(
+        [b.interacao(5, "P2"), b.registrada(2, "P2"), b.registrada(1), b.interacao(9)],
+        b.Cursor(5),
+    )
+    settled = store.settled_events(10)
+    assert [e.sequencia for e in settled] == [1, 2, 5]
+    assert [e.sequencia for e in store.settled_events(2)] == [1, 2]
+    store.mark_event(settled[0].id, InboxState.PLANNED)
+    assert [e.sequencia for e in store.settled_events(10)] == [2, 5]
+
+
+def test_nothing_is_settled_before_the_first_cursor(store: Store) -> None:
+    store.record_feed_batch([b.registrada(1)], b.Cursor(1), cursor_name="other")
+    assert store.settled_events(10) == []
+    assert [e.sequencia for e in store.settled_events(10, cursor_name="other")] == [1]
+
+
+def test_quarantine_event_quarantines_its_request_too(store: Store) -> None:
+    (event,) = b.recorded(store, b.registrada(1, servico="9999"))
+    store.quarantine_event(event.id, "servico 9999 has no mapping", protocolo="P1")
+    (stored,) = store.events_of("P1")
+    assert (stored.state, stored.reason) == (InboxState.QUARANTINED, "servico 9999 has no mapping")
+    request = store.get_request("P1")
+    assert request is not None
+    assert (request.state, request.reason) == (
+        RequestState.QUARANTINED,
+        "servico 9999 has no mapping",
+    )
+    assert store.settled_events(10) == []
+
+
+def test_marking_an_unknown_event_says_so(store: Store) -> None:
+    with pytest.raises(errors.StoreError, match="inbox event 424242 does not exist"):
+        store.mark_event(424242, InboxState.SKIPPED, "x")
