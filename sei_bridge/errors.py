@@ -26,6 +26,7 @@ __all__ = [
     "SeiValidationFault",
     "SigrcAuthError",
     "SigrcConflict",
+    "SigrcEndpointError",
     "SigrcError",
     "SigrcInvalidResponse",
     "SigrcNotFound",
@@ -136,6 +137,11 @@ class SigrcUnavailable(SigrcError):
 
 class SigrcAuthError(SigrcError, ConfigurationError):
     """SIGRC refused the bearer token (401): fix SEI_BRIDGE_SIGRC_TOKEN."""
+
+
+class SigrcEndpointError(SigrcError, ConfigurationError):
+    """SIGRC_URL does not point at SIGRC's feed API (404 on a collection, 405, a redirect loop,
+    a scheme other than http/https): fix SEI_BRIDGE_SIGRC_URL."""
 
 
 class SigrcNotFound(SigrcError):
