@@ -31,7 +31,7 @@ EVENTS = Counter("sei_bridge_feed_events_total", "Feed items stored in the inbox
 ACTIONS = Counter(
     "sei_bridge_actions_total", "Ledger actions finished by kind and outcome", ["kind", "outcome"]
 )
-ACTIONS_BY_STATE = Gauge("sei_bridge_actions", "Ledger actions by state", ["state"])
+ACTIONS_BY_STATE = Gauge("sei_bridge_ledger_actions", "Ledger actions by state", ["state"])
 CIRCUIT_OPEN = Gauge("sei_bridge_sei_circuit_open", "1 while the circuit breaker toward SEI is open")
 JOB_SECONDS = Histogram("sei_bridge_job_seconds", "Duration of scheduled jobs", ["job"])
 JOB_FAILURES = Counter("sei_bridge_job_failures_total", "Scheduled job runs that failed", ["job"])
