@@ -27,7 +27,6 @@ from sei_bridge.store.types import (
     RequestState,
     RequestUpdate,
     StatusReport,
-    StoredCursor,
 )
 
 __all__ = [
@@ -52,6 +51,5 @@ __all__ = [
     "RequestUpdate",
     "StatusReport",
     "Store",
-    "StoredCursor",
     "TimeLike",
 ]

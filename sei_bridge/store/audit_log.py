@@ -26,17 +26,28 @@ __all__ = ["append", "entries", "verify"]
 _VERIFY_BATCH = 2000
 
 
+_HEAD = schema.audit_head
+_READ_HEAD_FOR_UPDATE = (
+    sa.select(_HEAD.c.last_id, _HEAD.c.hash)
+    .where(_HEAD.c.id == schema.AUDIT_HEAD_ID)
+    .with_for_update()
+)
+_INSERT_ENTRY = sa.insert(schema.audit_entry)
+_MOVE_HEAD = (
+    sa.update(_HEAD)
+    .where(_HEAD.c.id == schema.AUDIT_HEAD_ID)
+    .values(last_id=sa.bindparam("new_last_id"), hash=sa.bindparam("new_hash"))
+)
+
+
 def append(conn: Connection, records: Sequence[audit.AuditRecord], *, at: dt.datetime) -> None:
     """Chain ``records`` after the head, inside the caller's transaction."""
     if not records:
         return
-    h = schema.audit_head
-    head = conn.execute(
-        sa.select(h.c.last_id, h.c.hash).where(h.c.id == schema.AUDIT_HEAD_ID).with_for_update()
-    ).one()
+    head = conn.execute(_READ_HEAD_FOR_UPDATE).one()
     chained = audit.chain(records, head_id=head.last_id, head_hash=head.hash, at=at)
     conn.execute(
-        sa.insert(schema.audit_entry),
+        _INSERT_ENTRY,
         [
             {
                 "id": e.id,
@@ -51,11 +62,7 @@ def append(conn: Connection, records: Sequence[audit.AuditRecord], *, at: dt.dat
             for e in chained
         ],
     )
-    conn.execute(
-        sa.update(h)
-        .where(h.c.id == schema.AUDIT_HEAD_ID)
-        .values(last_id=chained[-1].id, hash=chained[-1].hash)
-    )
+    conn.execute(_MOVE_HEAD, {"new_last_id": chained[-1].id, "new_hash": chained[-1].hash})
 
 
 def _entry(row: sa.RowMapping) -> audit.AuditEntry:

@@ -41,7 +41,7 @@ _TIPO_MAX = 100
 
 
 class CursorLike(Protocol):
-    """What the store needs of a feed cursor (``sei_bridge.sigrc.feed.FeedCursor`` fits)."""
+    """What the store needs of a feed cursor: :class:`sei_bridge.sigrc.feed.FeedCursor`."""
 
     @property
     def watermark(self) -> int: ...

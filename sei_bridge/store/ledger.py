@@ -76,12 +76,9 @@ def unsettled(t: sa.FromClause) -> sa.ColumnElement[bool]:
     )
 
 
-def refresh_head(conn: Connection, protocolo: str) -> None:
-    """Set ``is_head`` on the request's lowest unsettled action and clear it elsewhere.
-
-    One statement touching only the rows whose flag changes. The caller holds the request lock.
-    """
+def _build_refresh_head() -> sa.Update:
     h = _A.alias("h")
+    protocolo = sa.bindparam("of_request", type_=sa.String())
     head_id = (
         sa.select(h.c.id)
         .where(h.c.protocolo == protocolo, unsettled(h))
@@ -90,11 +87,41 @@ def refresh_head(conn: Connection, protocolo: str) -> None:
         .scalar_subquery()
     )
     should_be_head = _A.c.id == sa.func.coalesce(head_id, -1)
-    conn.execute(
+    return (
         sa.update(_A)
         .where(_A.c.protocolo == protocolo, _A.c.is_head != should_be_head)
         .values(is_head=should_be_head)
     )
+
+
+# Hot-path statements are built once: building SQLAlchemy expressions costs more Python time
+# than SQLite takes to run them.
+_REFRESH_HEAD = _build_refresh_head()
+_LOCK_REQUEST_OF_ACTION = (
+    sa.select(_S.c.protocolo)
+    .where(
+        _S.c.protocolo
+        == sa.select(_A.c.protocolo).where(_A.c.id == sa.bindparam("action_id")).scalar_subquery()
+    )
+    .with_for_update()
+)
+_LEASED = (
+    sa.select(_A)
+    .where(
+        _A.c.id == sa.bindparam("action_id"),
+        _A.c.lease_owner == sa.bindparam("worker"),
+        _A.c.state.in_(CLAIMABLE_STATES),
+    )
+    .with_for_update()
+)
+
+
+def refresh_head(conn: Connection, protocolo: str) -> None:
+    """Set ``is_head`` on the request's lowest unsettled action and clear it elsewhere.
+
+    One statement touching only the rows whose flag changes. The caller holds the request lock.
+    """
+    conn.execute(_REFRESH_HEAD, {"of_request": protocolo})
 
 
 def lock_request(conn: Connection, protocolo: str) -> RequestRow | None:
@@ -231,21 +258,9 @@ def _leased(
 ) -> Action | None:
     """The action if ``worker`` holds its lease and it is in flight, locked; else None."""
     if lock_request_first:
-        of_action = sa.select(_A.c.protocolo).where(_A.c.id == action_id).scalar_subquery()
-        conn.execute(sa.select(_S.c.protocolo).where(_S.c.protocolo == of_action).with_for_update())
-    row = (
-        conn.execute(
-            sa.select(_A)
-            .where(
-                _A.c.id == action_id,
-                _A.c.lease_owner == worker,
-                _A.c.state.in_(CLAIMABLE_STATES),
-            )
-            .with_for_update()
-        )
-        .mappings()
-        .one_or_none()
-    )
+        conn.execute(_LOCK_REQUEST_OF_ACTION, {"action_id": action_id})
+    params = {"action_id": action_id, "worker": worker}
+    row = conn.execute(_LEASED, params).mappings().one_or_none()
     return None if row is None else Action.from_row(row)
 
 

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from sei_bridge import audit
 from sei_bridge.sigrc import models
+from sei_bridge.sigrc.feed import FeedCursor
 from sei_bridge.store import audit_log, inbox, ledger, locking, operators
 from sei_bridge.store.database import DEFAULT_POOL_SIZE, Database
 from sei_bridge.store.types import (
@@ -34,7 +35,6 @@ from sei_bridge.store.types import (
     RequestRow,
     RequestUpdate,
     StatusReport,
-    StoredCursor,
 )
 
 __all__ = ["DEFAULT_CURSOR", "MIGRATIONS_DIR", "Store", "TimeLike"]
@@ -118,23 +118,16 @@ class Store:
 
     # --- feed -----------------------------------------------------------------------------
 
-    def load_cursor(self, name: str = DEFAULT_CURSOR) -> Any:
-        """The saved feed cursor: a ``sei_bridge.sigrc.feed.FeedCursor`` rebuilt with
-        ``FeedCursor.from_json``, or None before the first batch."""
+    def load_cursor(self, name: str = DEFAULT_CURSOR) -> FeedCursor | None:
+        """The saved feed cursor, or None before the first batch."""
         with self._db.read("loading the feed cursor") as conn:
             row = inbox.cursor_row(conn, name)
-        if row is None:
-            return None
-        try:
-            from sei_bridge.sigrc.feed import FeedCursor  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            return StoredCursor(name=name, watermark=row.watermark, text=row.window)
-        return FeedCursor.from_json(row.window)
+        return None if row is None else FeedCursor.from_json(row.window)
 
     def record_feed_batch(
         self,
         items: Sequence[models.FeedItem],
-        cursor: inbox.CursorLike,
+        cursor: FeedCursor,
         *,
         cursor_name: str = DEFAULT_CURSOR,
         actor: str = "poller",

@@ -37,7 +37,6 @@ __all__ = [
     "RequestState",
     "RequestUpdate",
     "StatusReport",
-    "StoredCursor",
 ]
 
 #: Keys of an OPEN action's ``result`` that :meth:`Store.mark_done` copies to the request row.
@@ -124,19 +123,6 @@ def _json_time(value: dt.datetime | None) -> str | None:
 def _counts_text(counts: Mapping[str, int], order: list[str]) -> str:
     shown = [f"{state} {counts[state]}" for state in order if counts.get(state)]
     return " · ".join(shown) if shown else "none"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCursor:
-    """A feed cursor as stored, for callers without :class:`sei_bridge.sigrc.feed.FeedCursor`."""
-
-    name: str
-    watermark: int
-    #: whatever the cursor's ``to_json()`` returned
-    text: str
-
-    def to_json(self) -> str:
-        return self.text
 
 
 @dataclass(frozen=True, slots=True)

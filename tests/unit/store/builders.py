@@ -6,11 +6,10 @@ check none of it reaches the audit trail.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
 
 from sei_bridge.sigrc import models
+from sei_bridge.sigrc.feed import FeedCursor
 from sei_bridge.store import ActionKind, InboxEvent, NewAction, RequestUpdate, Store
 
 T0 = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
@@ -19,15 +18,9 @@ NOME = "Maria Aparecida da Silva"
 LOGRADOURO = "Rua das Laranjeiras"
 
 
-@dataclasses.dataclass(frozen=True)
-class Cursor:
-    """Stands in for sei_bridge.sigrc.feed.FeedCursor: a watermark and a JSON form."""
-
-    watermark: int
-    window: tuple[str, ...] = ()
-
-    def to_json(self) -> str:
-        return json.dumps({"watermark": self.watermark, "window": list(self.window)})
+def cursor(watermark: int) -> FeedCursor:
+    """A feed cursor at ``watermark`` (what the feed reader hands over with a batch)."""
+    return FeedCursor(watermark=watermark)
 
 
 def anexo(n: int) -> models.Anexo:
@@ -124,7 +117,7 @@ def recorded(
     return the settled events."""
     if watermark is None:
         watermark = max((i.sequencia or 0) for i in items)
-    store.record_feed_batch(list(items), Cursor(watermark))
+    store.record_feed_batch(list(items), cursor(watermark))
     return store.settled_events(1000)
 
 
@@ -136,7 +129,7 @@ def planned_request(
     actions: list[NewAction] | None = None,
 ) -> None:
     """A registered request whose actions are planned."""
-    store.record_feed_batch([registrada(sequencia, protocolo)], Cursor(sequencia))
+    store.record_feed_batch([registrada(sequencia, protocolo)], cursor(sequencia))
     event = next(e for e in store.events_of(protocolo) if e.sequencia == sequencia)
     store.plan_event(
         event.id,

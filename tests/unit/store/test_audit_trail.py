@@ -12,7 +12,7 @@ from tests.unit.store import builders as b
 def _busy_history(store: Store) -> None:
     b.planned_request(store, "P1", sequencia=1)
     b.planned_request(store, "P2", sequencia=2)
-    store.record_feed_batch([b.interacao(3), b.unknown(4), b.malformed(5)], b.Cursor(5))
+    store.record_feed_batch([b.interacao(3), b.unknown(4), b.malformed(5)], b.cursor(5))
     first, second = store.claim_due_actions("w1", limit=5, lease_seconds=60)
     store.record_progress(first.id, "w1", {"id_procedimento": "10"})
     store.mark_done(first.id, "w1", {"procedimento_formatado": "99990.000010/2026-01"})

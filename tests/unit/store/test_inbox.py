@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 
 from sei_bridge import errors
+from sei_bridge.sigrc.feed import FeedCursor, Sweep
 from sei_bridge.store import InboxState, PayloadFormat, RequestState, Store
 from tests.unit.store import builders as b
 
 
 def test_each_event_is_stored_once_however_often_it_is_read(store: Store) -> None:
-    first = store.record_feed_batch([b.registrada(1), b.interacao(2)], b.Cursor(0))
+    first = store.record_feed_batch([b.registrada(1), b.interacao(2)], b.cursor(0))
     again = store.record_feed_batch(
-        [b.interacao(2), b.registrada(1), b.interacao(3), b.interacao(3)], b.Cursor(0)
+        [b.interacao(2), b.registrada(1), b.interacao(3), b.interacao(3)], b.cursor(0)
     )
     assert (first, again) == (2, 1)
     assert [e.id_evento for e in store.events_of("P1")] == ["ev-1", "ev-2", "ev-3"]
@@ -21,7 +22,7 @@ def test_each_event_is_stored_once_however_often_it_is_read(store: Store) -> Non
 def test_items_are_stored_by_kind_with_their_reason(store: Store) -> None:
     store.record_feed_batch(
         [b.registrada(1), b.unknown(2), b.malformed(3), b.malformed(None, protocolo=None)],
-        b.Cursor(10),
+        b.cursor(10),
     )
     by_id = {e.id_evento: e for e in store.events_of("P1")}
     assert by_id["ev-1"].state is InboxState.PENDING
@@ -49,36 +50,39 @@ def test_a_stored_evento_comes_back_equal_to_what_was_read(store: Store) -> None
 
 def test_cursor_is_saved_with_the_events_and_loaded_back(store: Store) -> None:
     assert store.load_cursor() is None
-    store.record_feed_batch([b.registrada(1)], b.Cursor(7, ("ev-9",)))
-    cursor = store.load_cursor()
-    assert cursor.watermark == 7
-    assert cursor.to_json() == b.Cursor(7, ("ev-9",)).to_json()
+    saved = FeedCursor(
+        watermark=7,
+        window={"ev-9": (9, 1767268800.5)},
+        unplaced={"bad-x": (None, 1767268801.25)},
+        sweep=Sweep(position=9, started_at=1767268790.0, lag=30),
+    )
+    store.record_feed_batch([b.registrada(1)], saved)
+    assert store.load_cursor() == saved
     # an empty pass still moves the cursor
-    store.record_feed_batch([], b.Cursor(9))
-    assert store.load_cursor().watermark == 9
+    store.record_feed_batch([], FeedCursor(watermark=9))
+    loaded = store.load_cursor()
+    assert loaded is not None and loaded.watermark == 9
     assert store.load_cursor("another-feed") is None
 
 
 def test_a_batch_that_fails_before_its_cursor_is_saved_leaves_nothing(store: Store) -> None:
-    class BrokenCursor:
-        watermark = 5
-
+    class BrokenCursor(FeedCursor):
         def to_json(self) -> str:
             raise RuntimeError("crash between the events and the cursor")
 
-    store.record_feed_batch([b.registrada(1)], b.Cursor(1))
+    store.record_feed_batch([b.registrada(1)], b.cursor(1))
     with pytest.raises(RuntimeError):
-        store.record_feed_batch([b.interacao(2), b.interacao(3)], BrokenCursor())
+        store.record_feed_batch([b.interacao(2), b.interacao(3)], BrokenCursor(watermark=5))
     assert [e.id_evento for e in store.events_of("P1")] == ["ev-1"]
-    assert store.load_cursor().watermark == 1
+    assert store.load_cursor() == FeedCursor(watermark=1)
     # the re-read after the crash stores them
-    assert store.record_feed_batch([b.interacao(2), b.interacao(3)], b.Cursor(3)) == 2
+    assert store.record_feed_batch([b.interacao(2), b.interacao(3)], b.cursor(3)) == 2
 
 
 def test_only_settled_events_are_handed_out_in_sequencia_order(store: Store) -> None:
     store.record_feed_batch(
         [b.interacao(5, "P2"), b.registrada(2, "P2"), b.registrada(1), b.interacao(9)],
-        b.Cursor(5),
+        b.cursor(5),
     )
     settled = store.settled_events(10)
     assert [e.sequencia for e in settled] == [1, 2, 5]
@@ -88,7 +92,7 @@ def test_only_settled_events_are_handed_out_in_sequencia_order(store: Store) -> 
 
 
 def test_nothing_is_settled_before_the_first_cursor(store: Store) -> None:
-    store.record_feed_batch([b.registrada(1)], b.Cursor(1), cursor_name="other")
+    store.record_feed_batch([b.registrada(1)], b.cursor(1), cursor_name="other")
     assert store.settled_events(10) == []
     assert [e.sequencia for e in store.settled_events(10, cursor_name="other")] == [1]
 

@@ -65,7 +65,7 @@ def test_planning_assigns_seq_in_order_and_marks_the_event_planned(store: Store)
 
 def test_planning_again_ignores_natural_keys_already_planned(store: Store) -> None:
     b.planned_request(store)
-    store.record_feed_batch([b.interacao(2)], b.Cursor(2))
+    store.record_feed_batch([b.interacao(2)], b.cursor(2))
     event = store.settled_events(10)[0]
     again = store.plan_event(
         event.id,
@@ -224,7 +224,7 @@ def test_new_actions_behind_a_finished_request_become_claimable(store: Store) ->
     (opened,) = claim(store)
     store.mark_done(opened.id, "w1", {})
     assert claim(store) == []
-    store.record_feed_batch([b.interacao(2)], b.Cursor(2))
+    store.record_feed_batch([b.interacao(2)], b.cursor(2))
     event = store.settled_events(1)[0]
     store.plan_event(
         event.id,

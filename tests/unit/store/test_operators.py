@@ -69,7 +69,7 @@ def test_replay_of_a_refused_attachment_puts_it_back_in_order(store: Store) -> N
 def test_replay_of_events_replans_the_request(store: Store) -> None:
     (event,) = b.recorded(store, b.registrada(1, servico="9999"))
     store.quarantine_event(event.id, "unmapped servico 9999", protocolo="P1")
-    store.record_feed_batch([b.malformed(None, protocolo=None)], b.Cursor(1))
+    store.record_feed_batch([b.malformed(None, protocolo=None)], b.cursor(1))
     assert store.replay(reason_prefix="unmapped") == 1
     (back,) = store.settled_events(10)
     assert (back.id, back.state, back.reason) == (event.id, InboxState.PENDING, None)
@@ -131,7 +131,7 @@ def test_resolve_refuses_what_is_not_waiting_for_a_person(store: Store) -> None:
 def test_status_counts_and_lists_what_needs_an_operator(store: Store) -> None:
     b.planned_request(store, "P1", sequencia=1)
     b.planned_request(store, "P2", sequencia=2)
-    store.record_feed_batch([b.unknown(3), b.malformed(4)], b.Cursor(4))
+    store.record_feed_batch([b.unknown(3), b.malformed(4)], b.cursor(4))
     p1, p2 = store.claim_due_actions("w1", limit=5, lease_seconds=60)
     store.mark_quarantined(p1.id, "w1", "Tipo de processo [1] não encontrado.")
     store.mark_needs_person(p2.id, "w1", {"consultado": "SP156-P2", "encontrados": 2})
