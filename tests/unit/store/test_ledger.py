@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -239,9 +240,9 @@ def test_the_claim_statement_reads_the_partial_due_index_on_sqlite(sqlite_store:
     # predicate literally, so check the statement the store really sends
     for n in range(1, 4):
         b.planned_request(sqlite_store, f"P{n}", sequencia=n)
-    sent: list[tuple[str, object]] = []
+    sent: list[tuple[str, Any]] = []
 
-    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+    def capture(conn: object, cursor: object, statement: str, params: Any, *_: object) -> None:
         if statement.lstrip().startswith("UPDATE action") and "lease_owner" in statement:
             sent.append((statement, params))
 
@@ -252,5 +253,5 @@ def test_the_claim_statement_reads_the_partial_due_index_on_sqlite(sqlite_store:
         sa.event.remove(sqlite_store.engine, "before_cursor_execute", capture)
     ((statement, params),) = sent
     with sqlite_store.engine.connect() as conn:
-        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()  # type: ignore[arg-type]
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
     assert any("ix_action_due" in str(row) for row in plan), plan

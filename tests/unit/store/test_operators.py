@@ -23,6 +23,12 @@ def claim_one(store: Store, worker: str = "w1") -> Action:
     return action
 
 
+def action(store: Store, action_id: int) -> Action:
+    found = store.get_action(action_id)
+    assert found is not None
+    return found
+
+
 def quarantined_open(store: Store, protocolo: str, sequencia: int, reason: str) -> Action:
     b.planned_request(store, protocolo, sequencia=sequencia)
     action = claim_one(store)
@@ -36,7 +42,7 @@ def test_replay_by_protocolo_puts_quarantined_actions_back_to_work(store: Store)
     assert store.replay(protocolo="P1", actor="ana") == 1
     again = claim_one(store)
     assert (again.id, again.state, again.attempts) == (q1.id, ActionState.PENDING, 2)
-    assert store.get_action(q1.id).last_error == "Tipo de processo [1] não encontrado."  # type: ignore[union-attr]
+    assert action(store, q1.id).last_error == "Tipo de processo [1] não encontrado."
     (entry,) = [e for e in store.audit_trail(subject="P1") if e.event == "operator.replay"]
     assert entry.actor == "ana"
     assert entry.details["action_id"] == q1.id
@@ -46,8 +52,8 @@ def test_replay_by_reason_prefix_and_by_action(store: Store) -> None:
     a = quarantined_open(store, "P1", 1, "Série [15] não encontrada.")
     c = quarantined_open(store, "P2", 2, "Tipo de processo [1] não encontrado.")
     assert store.replay(reason_prefix="Tipo de processo") == 1
-    assert store.get_action(c.id).state is ActionState.PENDING  # type: ignore[union-attr]
-    assert store.get_action(a.id).state is ActionState.QUARANTINED  # type: ignore[union-attr]
+    assert action(store, c.id).state is ActionState.PENDING
+    assert action(store, a.id).state is ActionState.QUARANTINED
     assert store.replay(reason_prefix="100%_not_a_pattern") == 0  # LIKE wildcards are literal
     assert store.replay(action_id=a.id) == 1
     assert store.replay(action_id=a.id) == 0
