@@ -186,11 +186,10 @@ def mark_event(
 ) -> None:
     """Set an event's state (and reason), audited."""
     key = _event_key(conn, event_id)
+    reason = _clip(reason, _REASON_MAX) if reason else None
     e = schema.inbox_event
     conn.execute(
-        sa.update(e)
-        .where(e.c.id == event_id)
-        .values(state=state, reason=_clip(reason, _REASON_MAX) if reason else None, updated_at=now)
+        sa.update(e).where(e.c.id == event_id).values(state=state, reason=reason, updated_at=now)
     )
     audit_log.append(
         conn,
