@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import requests
 import responses
+from requests.models import PreparedRequest
 
 from sei_bridge import errors
 from sei_bridge.sigrc import models
@@ -53,7 +53,7 @@ class LaggingFeed:
     def visible(self) -> list[tuple[int, dict[str, Any]]]:
         return [(s, e) for s, c, e in self.written if c <= self.clock]
 
-    def serve(self, request: requests.models.PreparedRequest) -> tuple[int, dict[str, str], str]:
+    def serve(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url or "").query)
         apos, limite = int(query["apos"][0]), int(query["limite"][0])
         self.requests.append({"apos": apos, "limite": limite})
