@@ -219,14 +219,17 @@ class _Obj:
 
 
 def _anexo(o: _Obj) -> models.Anexo:
+    id_anexo = o.string("id_anexo", max_length=MAX_ID_LENGTH, nonempty=True)
+    nome_arquivo = o.string("nome_arquivo")
+    tipo_conteudo = o.string("tipo_conteudo")
     tamanho = o.integer("tamanho_bytes", minimum=0)
     sha256 = o.string("sha256")
     if not _SHA256.fullmatch(sha256):
         o.fail("sha256", "not a 64-character hex digest")
     return models.Anexo(
-        id_anexo=o.string("id_anexo", max_length=MAX_ID_LENGTH, nonempty=True),
-        nome_arquivo=o.string("nome_arquivo"),
-        tipo_conteudo=o.string("tipo_conteudo"),
+        id_anexo=id_anexo,
+        nome_arquivo=nome_arquivo,
+        tipo_conteudo=tipo_conteudo,
         tamanho_bytes=tamanho,
         sha256=sha256.lower(),
     )
