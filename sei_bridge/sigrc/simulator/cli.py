@@ -1,0 +1,147 @@
+"""``sei-bridge sandbox sigrc``: run the SIGRC simulator until SIGINT or SIGTERM.
+
+Prints the base URL to give sei-bridge as ``SEI_BRIDGE_SIGRC_URL``. The bearer token is
+``--token``, else ``SEI_BRIDGE_SIGRC_TOKEN``, else the fixed development token, which is then
+printed (it protects nothing: use it on a laptop only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from sei_bridge import errors
+from sei_bridge.sigrc.generator import ALL_HARD_CASES
+from sei_bridge.sigrc.simulator.config import (
+    DEFAULT_BASE_PATH,
+    DEFAULT_PORT,
+    DEV_TOKEN,
+    SimulatorConfig,
+)
+from sei_bridge.sigrc.simulator.server import start_simulator
+
+__all__ = ["add_arguments", "main", "run"]
+
+TOKEN_VARIABLE = "SEI_BRIDGE_SIGRC_TOKEN"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
+    )
+    parser.add_argument(
+        "--token",
+        default=None,
+        help=f"bearer token clients must send (env {TOKEN_VARIABLE}; "
+        "default: a fixed development token, printed at start)",
+    )
+    parser.add_argument("--requests", type=int, default=100, help="generated Fazenda requests")
+    parser.add_argument("--seed", type=int, default=156, help="seed of traffic and hazards")
+    parser.add_argument(
+        "--lag", type=float, default=0.0, metavar="SECONDS", help="longest commit lag"
+    )
+    parser.add_argument(
+        "--duplicates", type=float, default=0.0, metavar="RATE", help="re-delivered events"
+    )
+    parser.add_argument(
+        "--overload", type=float, default=0.0, metavar="RATE", help="calls refused with 429/503"
+    )
+    parser.add_argument(
+        "--corrupt",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="attachments served with wrong bytes on the first fetch",
+    )
+    parser.add_argument(
+        "--write-rate",
+        type=float,
+        default=None,
+        metavar="EVENTS_PER_SECOND",
+        help="write the traffic progressively (default: all at once)",
+    )
+    parser.add_argument(
+        "--no-hard-cases", action="store_true", help="no unicode, markup, malformed, ... cases"
+    )
+    parser.add_argument("--base-path", default=DEFAULT_BASE_PATH, help="path prefix of the API")
+
+
+def _config(args: argparse.Namespace) -> SimulatorConfig:
+    token = args.token or os.environ.get(TOKEN_VARIABLE) or DEV_TOKEN
+    return SimulatorConfig(
+        token=token,
+        seed=args.seed,
+        requests=args.requests,
+        lag_seconds=args.lag,
+        duplicate_rate=args.duplicates,
+        overload_rate=args.overload,
+        corrupt_attachment_rate=args.corrupt,
+        write_rate=args.write_rate,
+        hard_cases=frozenset() if args.no_hard_cases else ALL_HARD_CASES,
+        base_path=args.base_path,
+        host=args.host,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    print(f"generating {config.requests} Fazenda requests (seed {config.seed}) ...", flush=True)
+    try:
+        simulator = start_simulator(config, port=args.port)
+    except OSError as exc:
+        raise errors.ConfigurationError(
+            f"cannot listen on {config.host}:{args.port} ({exc.strerror}): "
+            "choose another --port (0 picks a free one)"
+        ) from exc
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, on_signal)
+    try:
+        print(f"SIGRC simulator: {simulator.base_url}", flush=True)
+        if config.token == DEV_TOKEN:
+            print(
+                f"token: {DEV_TOKEN} (development token; set {TOKEN_VARIABLE} or --token "
+                "for another)",
+                flush=True,
+            )
+        else:
+            print(f"token: as given by --token or {TOKEN_VARIABLE} (not shown)", flush=True)
+        written = len(simulator.state.written)
+        print(f"{written} events written, {simulator.state.pending_count} to come", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        simulator.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    state = simulator.state
+    served = sum(state.served.values())
+    print(f"stopped: {served} events served, overloads {state.overloads}", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the simulator without the rest of the ``sei-bridge`` command."""
+    parser = argparse.ArgumentParser(prog="sei-bridge sandbox sigrc", description=__doc__)
+    add_arguments(parser)
+    try:
+        return run(parser.parse_args(argv))
+    except errors.SeiBridgeError as exc:
+        print(f"sei-bridge: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
