@@ -40,9 +40,10 @@ __all__ = [
     "reason",
 ]
 
-#: Kinds whose effect is safe to ask for twice (concluding a concluded process is refused
-#: harmlessly; SIGRC's PUT is idempotent); every other kind creates something in SEI.
-IDEMPOTENT_KINDS = frozenset({ActionKind.SIGRC_PROCESSO, ActionKind.CONCLUIR, ActionKind.REABRIR})
+#: Kinds whose call is safe to repeat blindly: SIGRC's PUT is idempotent, so sending it again is
+#: its own probe. Every other kind changes SEI (even concluir/reabrir, whose repeat SEI refuses)
+#: and is probed after an attempt whose outcome is unknown.
+IDEMPOTENT_KINDS = frozenset({ActionKind.SIGRC_PROCESSO})
 
 
 def reason(code: str, cause: str, fix: str) -> str:
