@@ -6,13 +6,16 @@ served, and any event may be served more than once. Asking only for ``apos = hig
 loses the late ones. So the reader keeps a :class:`FeedCursor`:
 
 - the *watermark* W: every event with ``sequencia <= W`` has been read;
-- the *window*: ``{id_evento: (sequencia, first_seen_at)}`` of the events read above W.
+- the *window*: ``{id_evento: (sequencia, first_seen_at)}`` of the events read above W
+  (``sequencia``: the highest one the id was read under).
 
 The algorithm (:meth:`FeedReader.poll`). A *sweep* starts at time T, reads every page from
-``apos = W`` until ``ha_mais`` is false, and delivers each item whose ``id_evento`` is not in the
-window yet (adding it with ``first_seen_at`` = the time its page arrived). After the sweep::
+``apos = W`` until ``ha_mais`` is false, and delivers each item whose ``id_evento`` is not
+remembered yet (putting it in the window with ``first_seen_at`` = the time its page arrived).
+After the sweep::
 
-    W' = max(W, max{ s : (s, t) in window, t <= T - L })     window' = { e : s(e) > W' }
+    W' = max(W, max{ s : s read above W, first seen at t <= T - L })
+    window' = { e in window : s(e) > W' }
 
 Why nothing is lost. Take the event h that sets W' (sequencia s_h, first seen at t_h <= T - L).
 It was served at or before t_h, so by the contract every event with a lower sequencia was visible
@@ -22,11 +25,17 @@ event <= W' has been read, and later sweeps may start at W' without skipping any
 commits late has a sequencia above W' (else it would have been visible at T), so a later sweep,
 which starts at W', reads it.
 
-Why nothing is delivered twice. An event is delivered only when its id is not in the window, and
-is then put in it. It can be served again only while its sequencia is above the watermark, which
-is exactly while it stays in the window. (A duplicate SIGRC re-publishes under a *new* sequencia
-after the original fell below W is delivered again; the store's unique ``id_evento`` is the final
-guard, and the engine treats a repeat as the no-op it is.)
+Why nothing is delivered twice. An event is delivered only when its id is not remembered, and is
+then remembered. Served again under the *same* sequencia, it can only be while that sequencia is
+above the watermark, i.e. while it is in the window. SIGRC may also re-deliver an event under a
+*new* sequencia (the simulator writes such a copy when it serves the original, committing within
+L). A copy read above W moves its id's window entry up to the copy's sequencia, so the id stays
+remembered while any sequencia it was read under can still be served. An id leaving the window
+is then kept in ``recent`` until a sweep that started at least ``L + margin`` after it left has
+completed: every serve happened before it left, so any copy written then was visible to that
+sweep, which read it and skipped it (or it lay below W and was read and skipped earlier). A copy
+published later than that is delivered again; the inbox's unique ``id_evento`` is the final
+guard.
 
 Why a crash is harmless. The caller stores the batch's items and its cursor in one transaction
 (``Store.record_feed_batch``). A crash before it re-reads from the old cursor: the same items are
@@ -44,8 +53,9 @@ Extras kept sound:
   take part in the dedup. One whose sequencia is unreadable cannot be placed by sequencia: it is
   kept in ``unplaced`` with the first sequencia read after it in the same sweep (its position is
   below that one) and dropped once W reaches that bound.
-- Memory: the window holds only the events of the last L seconds or so; ``max_window`` caps it
-  anyway (dropping the lowest entries costs only a possible repeat, which the store absorbs).
+- Memory: window and recent hold only what was read in the last L seconds or so;
+  ``max_window`` caps each anyway (forgetting costs at most a repeat, which the store absorbs;
+  W is computed before anything is forgotten, and forgetting only lowers later candidates).
 """
 
 from __future__ import annotations
@@ -56,7 +66,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sei_bridge import errors
 from sei_bridge.sigrc import models
@@ -74,6 +84,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 CURSOR_VERSION = 1
 #: pages read by one poll (x page_size events): bounds one batch's memory and transaction
@@ -114,10 +127,14 @@ class FeedCursor:
     #: every event with ``sequencia <= watermark`` has been read ("settled" for the planner)
     watermark: int = 0
     #: ``{id_evento: (sequencia, first_seen_at)}`` of the events read above the watermark
+    #: (the highest sequencia each id was read under, and when that one was first seen)
     window: Mapping[str, tuple[int, float]] = field(default_factory=dict)
     #: ``{id_evento: (bound, first_seen_at)}`` of items without a readable sequencia; ``bound``
     #: is the first sequencia read after the item (None while unknown)
     unplaced: Mapping[str, tuple[int | None, float]] = field(default_factory=dict)
+    #: ``{id_evento: forget_after}`` of ids that left the window, kept while a re-delivery of
+    #: theirs may still appear (see the module docstring)
+    recent: Mapping[str, float] = field(default_factory=dict)
     #: the sweep under way, or None between sweeps
     sweep: Sweep | None = None
 
@@ -125,27 +142,25 @@ class FeedCursor:
         sweep = "none" if self.sweep is None else f"at {self.sweep.position}"
         return (
             f"FeedCursor(watermark={self.watermark}, window={len(self.window)} ids, "
-            f"unplaced={len(self.unplaced)}, sweep={sweep})"
+            f"recent={len(self.recent)}, unplaced={len(self.unplaced)}, sweep={sweep})"
         )
 
     def seen(self, id_evento: str) -> bool:
         """True when the item was already delivered and is still remembered."""
-        return id_evento in self.window or id_evento in self.unplaced
+        return id_evento in self.window or id_evento in self.unplaced or id_evento in self.recent
 
     def to_json(self) -> str:
         """A compact JSON text; :meth:`from_json` rebuilds an equal cursor."""
+        sweep = self.sweep
         data: dict[str, Any] = {
             "version": CURSOR_VERSION,
             "watermark": self.watermark,
             "window": [[i, s, t] for i, (s, t) in sorted(self.window.items(), key=_by_seq)],
             "unplaced": [[i, b, t] for i, (b, t) in sorted(self.unplaced.items())],
+            "recent": [[i, t] for i, t in sorted(self.recent.items())],
             "sweep": None
-            if self.sweep is None
-            else {
-                "position": self.sweep.position,
-                "started_at": self.sweep.started_at,
-                "lag": self.sweep.lag,
-            },
+            if sweep is None
+            else {"position": sweep.position, "started_at": sweep.started_at, "lag": sweep.lag},
         }
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
@@ -156,21 +171,23 @@ class FeedCursor:
             data = json.loads(text)
             if not isinstance(data, dict) or data.get("version") != CURSOR_VERSION:
                 raise ValueError(f"not a version {CURSOR_VERSION} cursor")
-            window = {_id(i): (_int(s), _time(t)) for i, s, t in data["window"]}
-            unplaced = {
-                _id(i): (None if b is None else _int(b), _time(t)) for i, b, t in data["unplaced"]
-            }
             raw_sweep = data["sweep"]
-            sweep = (
-                None
+            return cls(
+                watermark=_int(data["watermark"]),
+                window={_id(i): (_int(s), _time(t)) for i, s, t in data["window"]},
+                unplaced={
+                    _id(i): (None if b is None else _int(b), _time(t))
+                    for i, b, t in data["unplaced"]
+                },
+                recent={_id(i): _time(t) for i, t in data["recent"]},
+                sweep=None
                 if raw_sweep is None
                 else Sweep(
                     position=_int(raw_sweep["position"]),
                     started_at=_time(raw_sweep["started_at"]),
                     lag=_int(raw_sweep["lag"]),
-                )
+                ),
             )
-            return cls(_int(data["watermark"]), window, unplaced, sweep)
         except (ValueError, TypeError, KeyError) as exc:
             raise errors.StoreError(
                 f"the saved SIGRC feed cursor is unreadable ({type(exc).__name__}: {exc}); "
@@ -219,6 +236,75 @@ class FeedBatch:
     lag_seconds: int
 
 
+class _Pass:
+    """The mutable state of one poll, built from a cursor and turned back into one."""
+
+    def __init__(self, cursor: FeedCursor) -> None:
+        self.old = cursor
+        self.window = dict(cursor.window)
+        self.unplaced = dict(cursor.unplaced)
+        self.recent = dict(cursor.recent)
+        self.items: list[models.FeedItem] = []
+        self.duplicates = 0
+        self._awaiting_bound: list[str] = []
+
+    def _known(self, key: str) -> bool:
+        return key in self.window or key in self.unplaced or key in self.recent
+
+    def take(self, item: models.FeedItem, seen_at: float) -> None:
+        """Deliver ``item`` unless it is remembered; remember where it was seen."""
+        key, sequencia = item.id_evento, item.sequencia
+        if sequencia is None:
+            self._take_unplaced(item, seen_at)
+            return
+        for waiting in self._awaiting_bound:  # those sit below this sequencia
+            self.unplaced[waiting] = (sequencia, self.unplaced[waiting][1])
+        self._awaiting_bound.clear()
+        if self._known(key):
+            self.duplicates += 1
+            placed = self.window.get(key)
+            if sequencia > self.old.watermark and (placed is None or sequencia > placed[0]):
+                # a copy under a new sequencia: remember the id while that one can be served
+                self.window[key] = (sequencia, seen_at)
+                self.recent.pop(key, None)
+            return
+        self.items.append(item)
+        self.window[key] = (sequencia, seen_at)
+
+    def _take_unplaced(self, item: models.FeedItem, seen_at: float) -> None:
+        key = item.id_evento
+        if key in self.window or key in self.recent:
+            self.duplicates += 1
+            return
+        if key in self.unplaced:
+            self.duplicates += 1
+        else:
+            self.items.append(item)
+        # seen again: its bound is the first sequencia read after it in this sweep
+        self.unplaced[key] = (None, self.unplaced.get(key, (None, seen_at))[1])
+        self._awaiting_bound.append(key)
+
+    def settle(
+        self, *, reach: float, settled_by: float, ended_at: float, forget_by: float | None
+    ) -> int:
+        """Compute W' (module docstring) and drop what it settles; returns W'."""
+        candidates = [s for s, t in self.window.values() if t <= settled_by and s <= reach]
+        watermark = max([self.old.watermark, *candidates])
+        if forget_by is not None:  # a complete sweep that started at forget_by ends now
+            self.recent = {k: t for k, t in self.recent.items() if t > forget_by}
+        for key, (sequencia, _) in list(self.window.items()):
+            if sequencia <= watermark:
+                del self.window[key]
+                self.recent[key] = ended_at
+        self.unplaced = {
+            k: (bound, t)
+            for k, (bound, t) in self.unplaced.items()
+            if (bound is None and t >= ended_at - _UNPLACED_TTL)
+            or (bound is not None and bound > watermark)
+        }
+        return watermark
+
+
 class FeedReader:
     """Reads SIGRC's feed through ``source`` with the lag-window algorithm of this module."""
 
@@ -247,9 +333,9 @@ class FeedReader:
         """Read from ``cursor`` (None: the beginning) and return the new items and next cursor.
 
         ``now`` pins the clock for the whole poll (tests and simulations); by default the
-        reader's clock is read before the sweep and after each page. Errors of the source
-        (``SigrcUnavailable``, ``SigrcAuthError``, ...) propagate and nothing is lost: poll
-        again with the same cursor.
+        reader's clock (epoch seconds) is read before the sweep and after each page. Errors of
+        the source (``SigrcUnavailable``, ``SigrcAuthError``, ...) propagate and nothing is
+        lost: poll again with the same cursor.
         """
         cursor = cursor or FeedCursor()
         if cursor.sweep is None:
@@ -261,72 +347,47 @@ class FeedReader:
                 cursor.sweep.position,
                 cursor.sweep.lag,
             )
-        window = dict(cursor.window)
-        unplaced = dict(cursor.unplaced)
-        items: list[models.FeedItem] = []
-        awaiting_bound: list[str] = []
-        duplicates = pages = 0
+        state = _Pass(cursor)
+        pages = 0
         while True:
             page = self._source.fetch_events(apos=position, limite=self._page_size)
             pages += 1
             seen_at = self._clock() if now is None else now
             lag = max(lag, page.atraso_maximo_segundos)
             for item in page.items:
-                key = item.id_evento
-                if item.sequencia is None:
-                    if key in window:  # delivered with its sequencia: placed already
-                        duplicates += 1
-                        continue
-                    if key in unplaced:
-                        duplicates += 1
-                    else:
-                        items.append(item)
-                    first = unplaced.get(key, (None, seen_at))[1]
-                    unplaced[key] = (None, first)
-                    awaiting_bound.append(key)
-                    continue
-                for waiting in awaiting_bound:  # it sits below this sequencia
-                    unplaced[waiting] = (item.sequencia, unplaced[waiting][1])
-                awaiting_bound.clear()
-                if key in window or key in unplaced:
-                    duplicates += 1
-                    continue
-                items.append(item)
-                window[key] = (item.sequencia, seen_at)
+                state.take(item, seen_at)
             position = self._next_position(page, position)
-            if not page.ha_mais:
-                complete = True
+            complete = not page.ha_mais
+            if complete or (self._max_pages is not None and pages >= self._max_pages):
                 break
-            if self._max_pages is not None and pages >= self._max_pages:
-                complete = False
-                break
-        # W' only counts events read by this sweep's pages (<= position) unless it is complete
-        reach = math.inf if complete else position
-        settled_by = started_at - lag - self._margin
-        watermark = max(
-            [cursor.watermark] + [s for s, t in window.values() if t <= settled_by and s <= reach]
+        ended_at = self._clock() if now is None else now
+        watermark = state.settle(
+            # unless the sweep is complete, W' counts only what its pages covered
+            reach=math.inf if complete else position,
+            settled_by=started_at - lag - self._margin,
+            # an id that left the window before this sweep began, by L + margin, is safe now
+            forget_by=started_at - lag - self._margin if complete else None,
+            ended_at=ended_at,
         )
-        window = {k: v for k, v in window.items() if v[0] > watermark}
-        unplaced = {
-            k: (bound, t)
-            for k, (bound, t) in unplaced.items()
-            if (bound is None and t >= started_at - _UNPLACED_TTL)
-            or (bound is not None and bound > watermark)
-        }
-        window = self._capped(window)
         sweep = None if complete else Sweep(position=position, started_at=started_at, lag=lag)
-        next_cursor = FeedCursor(watermark, window, unplaced, sweep)
-        if items or watermark != cursor.watermark:
+        next_cursor = FeedCursor(
+            watermark=watermark,
+            window=self._capped(state.window, "window"),
+            unplaced=state.unplaced,
+            recent=self._capped(state.recent, "recent"),
+            sweep=sweep,
+        )
+        if state.items or watermark != cursor.watermark:
             log.info(
                 "SIGRC feed: %d new, %d repeated, watermark %d→%d, window %d%s",
-                len(items),
-                duplicates,
+                len(state.items),
+                state.duplicates,
                 cursor.watermark,
                 watermark,
-                len(window),
+                len(next_cursor.window),
                 "" if complete else ", more to read",
             )
-        return FeedBatch(items, next_cursor, complete, pages, duplicates, lag)
+        return FeedBatch(state.items, next_cursor, complete, pages, state.duplicates, lag)
 
     @staticmethod
     def _next_position(page: models.EventPage, position: int) -> int:
@@ -345,15 +406,22 @@ class FeedReader:
             )
         return position
 
-    def _capped(self, window: dict[str, tuple[int, float]]) -> dict[str, tuple[int, float]]:
-        if len(window) <= self._max_window:
-            return window
-        # dropping the lowest entries can only cause a repeat (the store absorbs it), never a
-        # loss: W is already computed and later W' come from entries still kept
-        kept = sorted(window.items(), key=_by_seq)[-self._max_window :]
+    def _capped(self, entries: dict[_K, _V], what: str) -> dict[_K, _V]:
+        if len(entries) <= self._max_window:
+            return entries
+        # forgetting the oldest entries can only cause a repeat (the store absorbs it), never a
+        # loss: W' is already computed, and later ones only lose low candidates
+        kept = sorted(entries.items(), key=_age)[-self._max_window :]
         log.warning(
-            "SIGRC feed window over %d entries: forgetting the %d lowest (repeats possible)",
+            "SIGRC feed %s over %d entries: forgetting the %d oldest (repeats possible)",
+            what,
             self._max_window,
-            len(window) - self._max_window,
+            len(entries) - self._max_window,
         )
         return dict(kept)
+
+
+def _age(entry: tuple[Any, Any]) -> Any:
+    """Sort key, oldest first: window entries by sequencia, recent ids by when they left."""
+    key, value = entry
+    return (value[0], key) if isinstance(value, tuple) else (value, key)

@@ -2,7 +2,8 @@
 
 ``LaggingFeed`` behaves as the contract says SIGRC may: an event is written with the next
 sequencia but becomes visible only when it commits, up to ``lag`` seconds later; it may be served
-again (duplicates). Time is the ``now`` the test passes to ``poll``.
+again, under the same sequencia or (as the simulator does) as a copy written under a new one when
+the original is served. Time is the ``now`` the test passes to ``poll``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from requests.models import PreparedRequest
 from sei_bridge import errors
 from sei_bridge.sigrc import models
 from sei_bridge.sigrc.client import SigrcClient
-from sei_bridge.sigrc.feed import FeedBatch, FeedCursor, FeedReader
+from sei_bridge.sigrc.feed import FeedBatch, FeedCursor, FeedReader, Sweep
 from tests.unit.sigrc import raw
 from tests.unit.sigrc.raw import BASE, TOKEN
 
 LAG = 120
+CRASH = 0.1
 
 
 @dataclass
@@ -37,6 +39,11 @@ class LaggingFeed:
     written: list[tuple[int, float, dict[str, Any]]] = field(default_factory=list)
     #: sequencias served twice in a row (at-least-once)
     repeat: set[int] = field(default_factory=set)
+    #: chance that serving an original writes a copy under a new sequencia (once per event)
+    copy_rate: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    copied: set[int] = field(default_factory=set)
+    copies: set[int] = field(default_factory=set)
     requests: list[dict[str, int]] = field(default_factory=list)
 
     def write(self, *, delay: float = 0.0, tipo: str = "solicitacao.registrada", **kw: Any) -> int:
@@ -45,6 +52,15 @@ class LaggingFeed:
         seq = len(self.written) + 1
         self.written.append((seq, self.clock + delay, raw.evento(seq, tipo, **kw)))
         return seq
+
+    def copy(self, seq: int, *, delay: float = 0.0) -> int:
+        """Re-deliver event ``seq``: same id_evento, the next sequencia, written now."""
+        self.copied.add(seq)
+        new = len(self.written) + 1
+        event = {**self.written[seq - 1][2], "sequencia": new}
+        self.written.append((new, self.clock + delay, event))
+        self.copies.add(new)
+        return new
 
     def replace(self, seq: int, event: dict[str, Any]) -> None:
         s, commit, _ = self.written[seq - 1]
@@ -64,6 +80,9 @@ class LaggingFeed:
             eventos.append(e)
             if s in self.repeat:
                 eventos.append(e)
+            fresh = s not in self.copied and s not in self.copies
+            if self.copy_rate and fresh and self.rng.random() < self.copy_rate:
+                self.copy(s, delay=self.rng.uniform(0, self.lag))
         body = {
             "eventos": eventos,
             "ultima_sequencia": chosen[-1][0] if chosen else None,
@@ -145,6 +164,26 @@ def test_a_duplicate_is_never_delivered_again(feed: LaggingFeed) -> None:
     assert again.items == [] and again.duplicates == 6
 
 
+def test_a_copy_under_a_new_sequencia_after_the_original_settled_is_not_delivered(
+    feed: LaggingFeed,
+) -> None:
+    r = reader()
+    feed.write()
+    first = r.poll(None, now=0.0)
+    feed.clock = 200.0
+    settled = r.poll(first.cursor, now=200.0)  # serves 1 again, then settles it
+    assert settled.cursor.watermark == 1 and dict(settled.cursor.window) == {}
+    copy = feed.copy(1, delay=100)  # SIGRC re-delivers it, committing within the lag
+    feed.clock = 300.0
+    again = r.poll(settled.cursor, now=300.0)
+    assert again.items == [] and again.duplicates == 1
+    feed.clock = 500.0
+    final = r.poll(again.cursor, now=500.0)
+    assert final.cursor.watermark == copy  # the copy's sequencia settles like any other
+    feed.clock = 800.0
+    assert r.poll(final.cursor, now=800.0).cursor.recent == {}
+
+
 def test_a_restart_from_the_persisted_cursor_loses_nothing(feed: LaggingFeed) -> None:
     feed.write()
     feed.write(delay=50)
@@ -169,6 +208,8 @@ def test_cursor_json_round_trip_keeps_everything() -> None:
         watermark=10,
         window={"b": (12, 5.5), "a": (11, 4.0)},
         unplaced={"invalid:x": (12, 4.5), "invalid:y": (None, 6.0)},
+        recent={"c": 3.0},
+        sweep=Sweep(position=13, started_at=2.5, lag=120),
     )
     assert FeedCursor.from_json(cursor.to_json()) == cursor
     with pytest.raises(errors.StoreError, match="feed cursor is unreadable"):
@@ -238,15 +279,16 @@ def test_a_page_claiming_more_without_advancing_is_refused(feed: LaggingFeed) ->
 def test_random_lag_and_duplicates_deliver_every_event_exactly_once(
     feed: LaggingFeed, seed: int
 ) -> None:
-    """Events written at random times with random commit lags (<= LAG) and duplicates, read by
-    polls at random intervals through a cursor persisted as JSON, with a crash now and then:
-    every event is delivered exactly once, and every event at or below the watermark has been
-    delivered by the time the watermark passes it."""
+    """Events written at random times with random commit lags (<= LAG), repeats and copies
+    under new sequencias, read by polls at random intervals through a cursor persisted as JSON,
+    with a crash now and then: every event is delivered exactly once, and every event at or
+    below the watermark has been delivered by the time the watermark passes it."""
     rng = random.Random(seed)
+    feed.copy_rate = 0.15
+    feed.rng = random.Random(seed + 1000)
     r = reader(page_size=rng.choice([2, 5, 50]), max_pages=rng.choice([None, 1, 3]))
     stored: str | None = None
     delivered: Counter[str] = Counter()
-    delivered_seqs: set[int] = set()
     for _ in range(60):
         feed.clock += rng.uniform(0, 40)
         for _ in range(rng.randrange(4)):
@@ -258,11 +300,12 @@ def test_random_lag_and_duplicates_deliver_every_event_exactly_once(
         if rng.random() < 0.1:
             continue  # crashed before storing: the batch is lost, the old cursor stays
         delivered.update(i.id_evento for i in batch.items)
-        delivered_seqs.update(i.sequencia for i in batch.items if i.sequencia is not None)
         stored = batch.cursor.to_json()
         watermark = batch.cursor.watermark
-        assert set(range(1, watermark + 1)) <= delivered_seqs
-    for _ in range(3):  # let everything commit and settle
+        settled_ids = {feed.written[s - 1][2]["id_evento"] for s in range(1, watermark + 1)}
+        assert settled_ids <= set(delivered)
+    feed.copy_rate = 0.0  # hazards off: let everything commit and settle
+    for _ in range(3):
         feed.clock += LAG + 10
         while True:
             batch = r.poll(FeedCursor.from_json(stored) if stored else None, now=feed.clock)
