@@ -58,11 +58,13 @@ _OUTCOME_NAMES: dict[type, str] = {
     outcomes.Quarantine: "quarantined",
     outcomes.NeedsPerson: "needs_person",
     outcomes.StopDispatching: "stopped",
+    outcomes.Released: "released",
 }
 
 
 def outcome_name(outcome: outcomes.Outcome) -> str:
-    """``done``, ``retry``, ``uncertain``, ``quarantined``, ``needs_person`` or ``stopped``."""
+    """``done``, ``retry``, ``uncertain``, ``quarantined``, ``needs_person``, ``stopped`` or
+    ``released``."""
     return _OUTCOME_NAMES[type(outcome)]
 
 
@@ -147,6 +149,8 @@ class Dispatcher:
         )
         renewer.start()
         in_flight: dict[Future[tuple[outcomes.Outcome, bool]], Action] = {}
+        # set when dispatching must stop: actions claimed but not started are released
+        halt = threading.Event()
         try:
             with ThreadPoolExecutor(
                 max_workers=self._concurrency, thread_name_prefix="sei-bridge-dispatch"
@@ -155,7 +159,8 @@ class Dispatcher:
                     if len(in_flight) < self._concurrency and self._may_claim(stats, deadline):
                         for action in self._claim(self._concurrency * 2 - len(in_flight)):
                             leases.add(action.id)
-                            in_flight[pool.submit(self._attempt, action)] = action
+                            future = pool.submit(self._attempt, action, halt)
+                            in_flight[future] = action
                     if not in_flight:
                         break
                     finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -164,6 +169,8 @@ class Dispatcher:
                         leases.remove(action.id)
                         outcome, marked = future.result()
                         self._account(stats, action, outcome, marked)
+                        if stats.stopped is not None or self._stop.is_set():
+                            halt.set()
                         if on_finished is not None:
                             on_finished(action, outcome)
         finally:
@@ -187,9 +194,12 @@ class Dispatcher:
             self._worker, limit=limit, lease_seconds=self._lease_seconds, now=self._clock()
         )
 
-    def _attempt(self, action: Action) -> tuple[outcomes.Outcome, bool]:
+    def _attempt(self, action: Action, halt: threading.Event) -> tuple[outcomes.Outcome, bool]:
         """Run in a pool thread: one attempt and its mark."""
-        outcome = self._runner.run(action)
+        if halt.is_set() or self._stop.is_set():
+            outcome: outcomes.Outcome = outcomes.Released("dispatching stopped")
+        else:
+            outcome = self._runner.run(action)
         try:
             marked = self._mark(action, outcome)
         except errors.StoreError as exc:
@@ -218,6 +228,11 @@ class Dispatcher:
             return store.mark_quarantined(action.id, worker, outcome.reason)
         if isinstance(outcome, outcomes.NeedsPerson):
             return store.mark_needs_person(action.id, worker, outcome.evidence)
+        if isinstance(outcome, outcomes.Released):
+            text = attempt_error(action, f"not run: {outcome.why}")
+            if self._runner.must_probe(action):
+                return store.mark_uncertain(action.id, worker, text, now)
+            return store.mark_retry(action.id, worker, text, now)
         text = attempt_error(action, f"not run: {outcome.error}")
         at = now + self._policy.initial
         if outcome.while_probing or action.state is ActionState.UNCERTAIN:
@@ -243,8 +258,8 @@ class Dispatcher:
             if stats.stopped is None:
                 log.error("dispatch stopped: %s", outcome.error)
             stats.stopped = stats.stopped or outcome.error
-        elif isinstance(outcome, outcomes.Done):
-            log.debug("action %d %s %s: done", action.id, action.kind.value, action.protocolo)
+        elif isinstance(outcome, outcomes.Done | outcomes.Released):
+            log.debug("action %d %s %s: %s", action.id, action.kind.value, action.protocolo, name)
         elif isinstance(outcome, outcomes.Quarantine):
             log.warning(
                 "action %d %s %s: quarantined: %s",

@@ -33,6 +33,7 @@ __all__ = [
     "NeedsPerson",
     "Outcome",
     "Quarantine",
+    "Released",
     "Retry",
     "StopDispatching",
     "Uncertain",
@@ -111,7 +112,15 @@ class StopDispatching:
     while_probing: bool = False
 
 
-Outcome = Done | Retry | Uncertain | Quarantine | NeedsPerson | StopDispatching
+@dataclass(frozen=True, slots=True)
+class Released:
+    """Claimed but not run (the dispatcher was stopping): back to the ledger as it was, due
+    now — still to be probed first if it needed a probe."""
+
+    why: str
+
+
+Outcome = Done | Retry | Uncertain | Quarantine | NeedsPerson | StopDispatching | Released
 
 
 def _fault(exc: errors.SeiError) -> str:

@@ -70,7 +70,7 @@ class RetryPolicy:
     def delay(self, failures: int) -> float:
         """Seconds to wait after the ``failures``-th consecutive failure (1, 2, ...)."""
         wait = tenacity.wait_exponential_jitter(
-            initial=self.initial, max=self.maximum, jitter=self.jitter
+            multiplier=self.initial, max=self.maximum, jitter=self.jitter
         )
         state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
         state.attempt_number = max(1, failures)

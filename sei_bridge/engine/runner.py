@@ -75,8 +75,8 @@ class ActionRunner:
         try:
             ledger = executors.RequestLedger(tuple(self._read_ledger(action.protocolo)))
         except errors.StoreError as exc:
-            # nothing was sent; an UNCERTAIN action must stay uncertain
-            if action.state is ActionState.UNCERTAIN:
+            # nothing was sent; an action that needed a probe still needs it
+            if self.must_probe(action):
                 return outcomes.Uncertain(f"probe not run: {exc}")
             return outcomes.Retry(f"not run: {exc}")
         if self.must_probe(action):
