@@ -132,7 +132,7 @@ class FeedCursor:
     #: ``{id_evento: (bound, first_seen_at)}`` of items without a readable sequencia; ``bound``
     #: is the first sequencia read after the item (None while unknown)
     unplaced: Mapping[str, tuple[int | None, float]] = field(default_factory=dict)
-    #: ``{id_evento: forget_after}`` of ids that left the window, kept while a re-delivery of
+    #: ``{id_evento: left_at}`` of ids that left the window, kept while a re-delivery of
     #: theirs may still appear (see the module docstring)
     recent: Mapping[str, float] = field(default_factory=dict)
     #: the sweep under way, or None between sweeps
@@ -290,7 +290,7 @@ class _Pass:
         """Compute W' (module docstring) and drop what it settles; returns W'."""
         candidates = [s for s, t in self.window.values() if t <= settled_by and s <= reach]
         watermark = max([self.old.watermark, *candidates])
-        if forget_by is not None:  # a complete sweep that started at forget_by ends now
+        if forget_by is not None:  # a complete sweep began L + margin after these left
             self.recent = {k: t for k, t in self.recent.items() if t > forget_by}
         for key, (sequencia, _) in list(self.window.items()):
             if sequencia <= watermark:
