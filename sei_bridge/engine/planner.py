@@ -20,6 +20,8 @@ The rules (DESIGN.md and docs/internals.md):
 - reaberta → REABRIR where the mapping concludes processes (otherwise there is nothing to
   reopen: incluirDocumento reopens a process concluded by a person anyway);
 - an event of a request the feed never showed registered → OPEN and the rest from the snapshot;
+- an interação after one the feed served malformed (set aside in the inbox) → the missing
+  earlier interactions from the snapshot first, so SEI keeps the order they happened in;
 - no mapping for the service → the event and the request are quarantined, and the request's
   later events wait with it (same reason, so one replay brings them all back in order).
 """
@@ -77,14 +79,24 @@ class History:
     keys: frozenset[Key] = frozenset()
     #: INTERACAO_DOC source ids in the order planned
     interactions: tuple[str, ...] = ()
+    #: an earlier interaction of the request was set aside (malformed in the feed) and is not
+    #: planned: the snapshot has it, and it must come before the event being planned
+    missing_before: bool = False
 
     @classmethod
-    def of(cls, request: RequestRow | None, actions: Iterable[Action]) -> History:
+    def of(
+        cls,
+        request: RequestRow | None,
+        actions: Iterable[Action],
+        *,
+        missing_before: bool = False,
+    ) -> History:
         ordered = sorted(actions, key=lambda a: a.seq)
         return cls(
             request=request,
             keys=frozenset((a.kind, a.source_id) for a in ordered),
             interactions=tuple(a.source_id for a in ordered if a.kind is ActionKind.INTERACAO_DOC),
+            missing_before=missing_before,
         )
 
     @property
@@ -275,7 +287,10 @@ def plan_event(
     if evento.tipo is models.TipoEvento.INTERACAO:
         interacao = evento.interacao
         assert interacao is not None
-        if snapshot is not None and not history.opened:
+        if history.missing_before and snapshot is None:
+            return NeedSnapshot(protocolo, "an earlier interaction was set aside as malformed")
+        if snapshot is not None:
+            # the earlier ones the feed did not deliver usable, in the order they happened
             for earlier in _interactions_before(snapshot, interacao):
                 _interaction(b, protocolo, m, earlier)
         _interaction(b, protocolo, m, interacao)

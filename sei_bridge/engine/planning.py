@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 # outcomes.classify needs a kind; SIGRC errors classify the same for every kind
 _KIND_FOR_REASONS = ActionKind.OPEN
+_INTERACAO = models.TipoEvento.INTERACAO.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,22 @@ class PlanningPass:
         )
         log.debug("event %s of %s planned: %d action(s)", event.id_evento, protocolo, len(planned))
         return len(planned)
+
+    def _missing_before(self, event: InboxEvent, planned: set[str]) -> bool:
+        """True when an earlier interação of the request was set aside (malformed) and its
+        interaction is not planned yet."""
+        for other in self._store.events_of(event.protocolo or ""):
+            if other.sequencia is None or event.sequencia is None:
+                continue
+            if other.sequencia >= event.sequencia:
+                break
+            if other.state is not InboxState.QUARANTINED or other.tipo != _INTERACAO:
+                continue
+            raw = other.payload.get("interacao")
+            id_interacao = raw.get("id_interacao") if isinstance(raw, dict) else None
+            if not isinstance(id_interacao, str) or id_interacao not in planned:
+                return True
+        return False
 
     def _evento(self, event: InboxEvent) -> models.Evento | None:
         """The event's Evento; None (after setting it aside) when it is not a plannable one."""

@@ -223,3 +223,19 @@ def test_reopening_and_a_second_closure_get_their_own_actions() -> None:
     first_doc = payloads.decode(payloads.FinalizadoPayload, closed.actions[0].payload)
     second_doc = payloads.decode(payloads.FinalizadoPayload, again.actions[0].payload)
     assert first_doc.descricao != second_doc.descricao  # the probe tells them apart
+
+
+def test_an_interaction_after_one_set_aside_as_malformed_brings_it_back_first() -> None:
+    opening = _registered().actions
+    i1, i2 = b.interacao("i1"), b.interacao("i2", minutes=120)
+    ev = b.evento(T.INTERACAO, interacao=i2)
+    history = planner.History.of(
+        _request(), [b.action_from(a, seq=n) for n, a in enumerate(opening)], missing_before=True
+    )
+    need = planner.plan_event(ev, history, MAPPINGS)
+    assert isinstance(need, planner.NeedSnapshot)
+    snapshot = b.solicitacao(interacoes=[i1, i2])
+    assert _kinds(planner.plan_event(ev, history, MAPPINGS, snapshot=snapshot)) == [
+        (ActionKind.INTERACAO_DOC, "i1"),
+        (ActionKind.INTERACAO_DOC, "i2"),
+    ]
