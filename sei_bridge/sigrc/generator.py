@@ -42,6 +42,7 @@ from sei_bridge.sigrc.generator_vocab import (
 
 __all__ = [
     "ALL_HARD_CASES",
+    "DEFAULT_OPTIONS",
     "DEFAULT_START",
     "FAZENDA_SERVICES",
     "MAX_TEXT_LENGTH",
@@ -91,12 +92,6 @@ _CANAIS = ("PORTAL", "APLICATIVO", "CENTRAL_TELEFONICA", "CHAT", "PRACA_ATENDIME
 _CANAL_CUM = tuple(itertools.accumulate((35, 20, 25, 8, 10, 2)))
 _RESULTADOS = ("ATENDIDA", "NAO_ATENDIDA", "INDEFERIDA", "CANCELADA")
 _RESULTADO_CUM = tuple(itertools.accumulate((55, 15, 20, 10)))
-_SITUACAO_FINAL = {
-    "ATENDIDA": "FINALIZADA",
-    "NAO_ATENDIDA": "FINALIZADA",
-    "INDEFERIDA": "INDEFERIDA",
-    "CANCELADA": "CANCELADA",
-}
 _INTERACTION_COUNT_CUM = tuple(itertools.accumulate((25, 25, 20, 15, 10, 5)))  # 0..5
 # (author, tipo, weight): the citizen complements or asks, the unit answers or asks for more,
 # the call-centre attendant records what the citizen said on the phone or at the counter.

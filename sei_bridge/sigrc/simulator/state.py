@@ -178,13 +178,15 @@ class SimulatorState:
         write them: all now, or at ``config.write_rate`` per second from now. Returns how many
         events were loaded."""
         items: list[tuple[dt.datetime, int, int, _Pending]] = []
-        for request in requests:
-            self._hard_cases[request.protocolo] = request.hard_cases
+        hard_cases: dict[str, frozenset[HardCase]] = {}
+        for request in requests:  # encoding happens here, outside the lock
+            hard_cases[request.protocolo] = request.hard_cases
             for position, event in enumerate(request.events):
                 pending = self._pending_of(event.payload, event.intact, event.files)
                 items.append((event.ocorrido_em, request.index, position, pending))
         items.sort(key=lambda item: item[:3])
         with self._lock:
+            self._hard_cases.update(hard_cases)
             now = self.clock()
             start = self._pending[-1].due if self._pending else now
             rate = self.config.write_rate
