@@ -9,7 +9,6 @@ records hold: the interaction exists in SIGRC even if the feed rendered it badly
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
@@ -66,35 +65,37 @@ class EventMeta:
 def meta_of(payload: Mapping[str, Any]) -> EventMeta:
     """The meta of ``payload``; never raises, whatever the payload's shape."""
     tipo = _str(payload.get("tipo"))
-    base = EventMeta(
-        id_evento=_str(payload.get("id_evento")),
-        tipo=tipo,
-        protocolo=_str(payload.get("protocolo")),
-        ocorrido_em=_moment(payload.get("ocorrido_em")),
-    )
+    orgao = servico = situacao = None
+    interaction = registers = False
     if tipo == "solicitacao.registrada" and isinstance(payload.get("solicitacao"), Mapping):
         solicitacao = payload["solicitacao"]
-        return dataclasses.replace(
-            base,
-            orgao=_str(_dict(solicitacao.get("orgao")).get("sigla")),
-            servico_codigo=_str(_dict(solicitacao.get("servico")).get("codigo")),
-            situacao=_str(solicitacao.get("situacao")) or "ABERTA",
-            registers=True,
-        )
-    if tipo == "solicitacao.interacao":
+        orgao = _str(_dict(solicitacao.get("orgao")).get("sigla"))
+        servico = _str(_dict(solicitacao.get("servico")).get("codigo"))
+        situacao = _str(solicitacao.get("situacao")) or "ABERTA"
+        registers = True
+    elif tipo == "solicitacao.interacao":
         interacao = _dict(payload.get("interacao"))
-        asks = (interacao.get("autor"), interacao.get("tipo")) == (
-            "ORGAO",
-            "SOLICITACAO_COMPLEMENTO",
+        asks = (
+            interacao.get("autor") == "ORGAO" and interacao.get("tipo") == "SOLICITACAO_COMPLEMENTO"
         )
         situacao = "AGUARDANDO_MUNICIPE" if asks else "EM_ANDAMENTO"
-        return dataclasses.replace(base, situacao=situacao, interaction=True)
-    if tipo == "solicitacao.finalizada":
+        interaction = True
+    elif tipo == "solicitacao.finalizada":
         resultado = _dict(payload.get("encerramento")).get("resultado")
-        return dataclasses.replace(base, situacao=_SITUACAO_OF_RESULTADO.get(str(resultado)))
-    if tipo == "solicitacao.reaberta":
-        return dataclasses.replace(base, situacao="EM_ANDAMENTO")
-    return base
+        situacao = _SITUACAO_OF_RESULTADO.get(str(resultado))
+    elif tipo == "solicitacao.reaberta":
+        situacao = "EM_ANDAMENTO"
+    return EventMeta(
+        _str(payload.get("id_evento")),
+        tipo,
+        _str(payload.get("protocolo")),
+        orgao,
+        servico,
+        _moment(payload.get("ocorrido_em")),
+        situacao,
+        interaction,
+        registers,
+    )
 
 
 @dataclass(frozen=True, slots=True)
