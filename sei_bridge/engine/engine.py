@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 DEFAULT_POLL_INTERVAL = 1.0
 #: polls of one feed pass at most (each reads up to the reader's max_pages pages)
 _MAX_POLLS_PER_PASS = 1000
+#: events read per planning pass, and planned per round of sync_until_idle before dispatching
+_PLAN_BATCH = 500
+_PLAN_PER_ROUND = 5000
 
 Progress = Callable[[int, int], None]
 
@@ -192,7 +195,7 @@ class Engine:
             metrics.EVENTS.labels(kind="new").inc(stored)
         return stored
 
-    def plan_once(self, *, limit: int = 500) -> int:
+    def plan_once(self, *, limit: int = _PLAN_BATCH) -> int:
         """Plan up to ``limit`` settled inbox events; returns how many were handled (planned,
         quarantined or skipped). Stops early, leaving the rest for later, when SIGRC cannot
         be asked for a snapshot."""
@@ -235,8 +238,9 @@ class Engine:
         while not self._stop.is_set():
             received = self._poll_pass(report)
             planned = 0
-            while not self._stop.is_set():
-                planning = self._planning.run(limit=500)
+            # a bounded share per round, so a large backlog starts reaching SEI early
+            while not self._stop.is_set() and planned < _PLAN_PER_ROUND:
+                planning = self._planning.run(limit=_PLAN_BATCH)
                 if not planning.events:
                     break
                 planned += planning.events
