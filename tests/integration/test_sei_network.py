@@ -9,6 +9,7 @@ These are the failure modes ``responses`` can only imitate; here the kernel prod
 from __future__ import annotations
 
 import contextlib
+import http.server
 import socket
 import struct
 import threading
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from sei_bridge import errors
+from sei_bridge.sei import wsdl
 from sei_bridge.sei.client import SeiClient
 
 Behaviour = Callable[[socket.socket, bytes], None]
@@ -213,3 +215,70 @@ def test_connect_timeout_is_not_sent() -> None:
         for filler in fillers:
             filler.close()
         listener.close()
+
+
+# --- the WSDL over HTTP ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wsdl_server() -> Iterator[str]:
+    """Serves the bundled 4.1 WSDL at /sei/controlador_ws.php?servico=sei; 404 elsewhere."""
+    content = wsdl.bundled_wsdl_path("4.1").read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/sei/controlador_ws.php?servico=sei":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+            else:
+                self.send_error(404)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_wsdl_loads_from_the_servers_url(wsdl_server: str) -> None:
+    client = SeiClient(
+        endpoint_url=f"{wsdl_server}/sei/ws/SeiWS.php",
+        sigla_sistema="SEI_BRIDGE",
+        identificacao_servico="sandbox-key",
+        wsdl=wsdl.server_wsdl_url(f"{wsdl_server}/sei/ws/SeiWS.php"),
+    )
+    assert "gerarProcedimento" in client.load()
+
+
+@pytest.mark.parametrize("path", ["/sei/missing.wsdl", None])
+def test_unreachable_or_missing_wsdl_url_is_a_configuration_error(
+    wsdl_server: str, path: str | None
+) -> None:
+    if path is None:  # nothing listens
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/sei/controlador_ws.php?servico=sei"
+        probe.close()
+    else:
+        url = wsdl_server + path
+    client = SeiClient(
+        endpoint_url=f"{wsdl_server}/sei/ws/SeiWS.php",
+        sigla_sistema="SEI_BRIDGE",
+        identificacao_servico="sandbox-key",
+        wsdl=url,
+    )
+    with pytest.raises(errors.ConfigurationError) as caught:
+        client.load()
+    message = str(caught.value)
+    assert url in message and "SEI_BRIDGE_SEI_WSDL" in message
+    assert "\n" not in message
