@@ -29,7 +29,17 @@ class _Command(Protocol):
 
 
 #: (command, module implementing it, one-line help). Sandbox commands sit under ``sandbox``.
-COMMANDS: tuple[tuple[str, str, str], ...] = ()
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("demo", "sei_bridge.commands.demo", "run the whole product on embedded defaults"),
+    ("run", "sei_bridge.commands.run", "the scheduler daemon (jobs/schedule.yaml)"),
+    ("sync", "sei_bridge.commands.sync", "one full pass (poll, plan, dispatch) and exit"),
+    ("status", "sei_bridge.commands.status", "counts by state, quarantine, uncertain effects"),
+    ("replay", "sei_bridge.commands.replay", "re-run quarantined items after the fix"),
+    ("resolve", "sei_bridge.commands.resolve", "record what a person found about an effect"),
+    ("reconcile", "sei_bridge.commands.reconcile", "three-way SIGRC / ledger / SEI report"),
+    ("mappings", "sei_bridge.commands.mappings", "check the mapping files"),
+    ("audit", "sei_bridge.commands.audit", "verify the audit trail"),
+)
 SANDBOX_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("sei", "sei_bridge.sei.sandbox.cli", "run the SEI sandbox (a fake SEI server over HTTP)"),
     ("sigrc", "sei_bridge.sigrc.simulator.cli", "run the SIGRC simulator (feed API over HTTP)"),

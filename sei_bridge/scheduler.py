@@ -60,7 +60,9 @@ def _trigger(name: str, raw: Mapping[str, Any]) -> IntervalTrigger | CronTrigger
         if kind == "cron":
             return CronTrigger(**spec)
     except (TypeError, ValueError) as exc:
-        raise errors.ConfigurationError(f"jobs: job {name!r} has an invalid trigger: {exc}") from exc
+        raise errors.ConfigurationError(
+            f"jobs: job {name!r} has an invalid trigger: {exc}"
+        ) from exc
     raise errors.ConfigurationError(
         f"jobs: job {name!r} trigger type must be 'interval' or 'cron', not {kind!r}"
     )

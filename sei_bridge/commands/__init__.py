@@ -1,0 +1,1 @@
+"""One module per ``sei-bridge`` subcommand, each with ``add_arguments`` and ``run``."""
