@@ -55,6 +55,7 @@ _CONTATO_NIL_AFTER_CNPJ = (
     "MatriculaOab",
     "TelefoneComercial",
     "TelefoneResidencial",
+    "TelefoneFixo",  # SEI 3.0's field (dropped when serving 4.1)
     "TelefoneCelular",
     "DataNascimento",
     "Email",
