@@ -9,15 +9,20 @@ progress bar, and prints what happened.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from tqdm import tqdm
 
 from sei_bridge import app, config
+from sei_bridge.engine.engine import SyncReport
 from sei_bridge.sei.sandbox import FaultConfig, SandboxConfig, start_sandbox
 from sei_bridge.sigrc.simulator import SimulatorConfig, start_simulator
+from sei_bridge.store import ActionKind, StatusReport
 
 DEFAULT_REQUESTS = 300
 DEMO_TOKEN = "demo-token"
@@ -45,6 +50,9 @@ def _faults(enabled: bool) -> FaultConfig:
 
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    if args.log_level is None and "SEI_BRIDGE_LOG_LEVEL" not in os.environ:
+        # the summary says what happened; per-item log lines would only bury the progress bar
+        logging.getLogger().setLevel(logging.ERROR)
     sim_config = SimulatorConfig(
         token=DEMO_TOKEN,
         seed=args.seed,
@@ -84,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
         )
         with (
             app.build_runtime(settings) as rt,
-            tqdm(total=0, unit="action", desc="syncing", dynamic_ncols=True) as bar,
+            tqdm(
+                total=0, unit="action", desc="syncing", dynamic_ncols=True, mininterval=0.5
+            ) as bar,
         ):
 
             def progress(done: int, total: int) -> None:
@@ -93,11 +103,48 @@ def run(args: argparse.Namespace) -> int:
                 bar.refresh()
 
             report = rt.engine.sync_until_idle(max_seconds=args.max_seconds, progress=progress)
-            status = rt.store.status()
-        elapsed = time.monotonic() - started
+            status = rt.store.status(limit=_QUARANTINE_LISTED)
         print()
-        print(report.to_text(), end="")
-        print(status.to_text(), end="")
-        print(f"SEI sandbox now holds: {sei.state.summary()}")
-        print(f"elapsed: {elapsed:.1f} s")
+        print(_summary(report, status, time.monotonic() - started), end="")
+        print(f"  SEI sandbox holds: {sei.state.summary()}")
     return 0 if report.idle else 3
+
+
+_QUARANTINE_LISTED = 100_000
+
+
+def _summary(report: SyncReport, status: StatusReport, elapsed: float) -> str:
+    """What a newcomer wants to know after the demo, in a dozen lines."""
+    done = {kind: states.get("DONE", 0) for kind, states in status.actions.items()}
+    documents = {
+        "solicitação": done.get(ActionKind.SOLICITACAO_DOC.value, 0),
+        "interação": done.get(ActionKind.INTERACAO_DOC.value, 0),
+        "anexo": done.get(ActionKind.ANEXO.value, 0),
+        "SP 156 Finalizado": done.get(ActionKind.FINALIZADO_DOC.value, 0),
+    }
+    reasons: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    for entry in status.quarantine:
+        if entry.what == "request":
+            continue  # its events are listed already
+        reason = entry.reason or "unknown"
+        category = reason.split(":", 1)[0] if ":" in reason else reason
+        reasons[category] += 1
+        example.setdefault(category, reason.split(" | ", 1)[0])
+    attempts = report.outcomes
+    lines = [
+        f"demo {'finished' if report.idle else 'NOT finished: ' + str(report.reason)} "
+        f"in {elapsed:.1f} s",
+        f"  processes opened in SEI:   {done.get(ActionKind.OPEN.value, 0)}",
+        f"  documents added:           {sum(documents.values())} ("
+        + ", ".join(f"{k} {v}" for k, v in documents.items())
+        + ")",
+        f"  concluded / reopened:      {done.get(ActionKind.CONCLUIR.value, 0)} / "
+        f"{done.get(ActionKind.REABRIR.value, 0)}",
+        f"  SEI number sent to SIGRC:  {done.get(ActionKind.SIGRC_PROCESSO.value, 0)}",
+        f"  retries: {attempts.get('retry', 0)}; uncertain outcomes probed: "
+        f"{attempts.get('uncertain', 0)}; waiting for a person: {len(status.attention)}",
+        f"  quarantined: {sum(reasons.values())}",
+    ]
+    lines += [f"    {n:4d}  {example[c]}" for c, n in reasons.most_common()]
+    return "\n".join(lines) + "\n"
