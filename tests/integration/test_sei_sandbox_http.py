@@ -393,3 +393,22 @@ def test_the_fazenda_mapping_matches_the_sandbox_catalog(sei_client: SeiClient) 
     assert mapping.check_against_sei(mappings, sei_client) == []
     sandbox_assuntos = {"052.1", "052.2", "052.3", "052.4", "052.5"}
     assert {a for s in mappings.servicos.values() for a in s.assuntos} <= sandbox_assuntos
+
+
+def test_a_damaged_state_file_is_refused_but_a_cut_last_line_is_dropped(
+    sei_sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    path = tmp_path / "sei.jsonl"
+    first = sei_sandbox_factory(state_path=path)
+    assert post(first, gerar(1)).status_code == 200
+    first.stop()
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('{"t": "processo", "v": {"id_proc')  # a write cut short by a kill
+    second = sei_sandbox_factory(state_path=path)
+    assert len(second.state.processes()) == 1
+    assert post(second, gerar(2)).status_code == 200  # appended after the dropped line
+    second.stop()
+    assert len(sei_sandbox_factory(state_path=path).state.processes()) == 2
+    path.write_text("garbage\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(errors.ConfigurationError, match="damaged at line 1"):
+        sei_sandbox_factory(state_path=path)

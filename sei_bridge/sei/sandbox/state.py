@@ -100,13 +100,16 @@ class SandboxState:
                         self._journal.flush()
                     self._pending.clear()
 
-    def _record(self, kind: str, data: dict[str, Any]) -> None:
+    def _record(self, kind: str, record: Any) -> None:
+        """Journal ``record`` (an object with ``to_json()``, or a dict) at the end of the
+        transaction; nothing is serialised when the state lives in memory only."""
         if self._journal is not None:
+            data = record if isinstance(record, dict) else record.to_json()
             self._pending.append(json.dumps({"t": kind, "v": data}, ensure_ascii=False) + "\n")
 
     def _load(self, path: Path) -> None:
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except FileNotFoundError:
             return
         except OSError as exc:
@@ -114,19 +117,31 @@ class SandboxState:
                 f"cannot read the SEI sandbox state file {path} ({exc.strerror}): "
                 "fix its permissions or choose another --state path"
             ) from exc
-        lines = text.splitlines()
+        lines = raw.split(b"\n")
+        good = 0  # bytes of whole, applied lines
         for number, line in enumerate(lines, 1):
+            if not line:
+                good += 1 if number < len(lines) else 0
+                continue
             try:
                 entry = json.loads(line)
                 self._apply(entry["t"], entry["v"])
             except (ValueError, KeyError, TypeError) as exc:
                 if number == len(lines):  # a write cut short by a kill: drop it
-                    log.warning("SEI sandbox state %s: ignoring a truncated last line", path)
+                    log.warning("SEI sandbox state %s: dropping a truncated last line", path)
                     break
                 raise errors.ConfigurationError(
                     f"SEI sandbox state file {path} is damaged at line {number}: "
                     "remove the file to start empty"
                 ) from exc
+            good += len(line) + (1 if number < len(lines) else 0)
+        if good != len(raw) or (raw and not raw.endswith(b"\n")):
+            # Appending must start on a line of its own.
+            with path.open("r+b") as fh:
+                fh.truncate(good)
+                if good and not raw[:good].endswith(b"\n"):
+                    fh.seek(good)
+                    fh.write(b"\n")
 
     def _apply(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "chunk":
@@ -190,7 +205,7 @@ class SandboxState:
 
     def save_processo(self, processo: Processo) -> None:
         self._put_processo(processo)
-        self._record("processo", processo.to_json())
+        self._record("processo", processo)
 
     def _put_documento(self, documento: Documento) -> None:
         self.documentos[documento.id_documento] = documento
@@ -198,7 +213,7 @@ class SandboxState:
 
     def save_documento(self, documento: Documento) -> None:
         self._put_documento(documento)
-        self._record("documento", documento.to_json())
+        self._record("documento", documento)
 
     def _put_andamento(self, andamento: Andamento) -> None:
         self.andamentos[andamento.id_andamento] = andamento
@@ -206,7 +221,7 @@ class SandboxState:
 
     def save_andamento(self, andamento: Andamento) -> None:
         self._put_andamento(andamento)
-        self._record("andamento", andamento.to_json())
+        self._record("andamento", andamento)
 
     def _put_contato(self, contato: Contato) -> None:
         self.contatos[contato.id_contato] = contato
@@ -223,7 +238,7 @@ class SandboxState:
 
     def save_contato(self, contato: Contato) -> None:
         self._put_contato(contato)
-        self._record("contato", contato.to_json())
+        self._record("contato", contato)
 
     def _put_upload(self, upload: Upload) -> None:
         self.uploads[upload.id_arquivo] = upload
@@ -231,7 +246,7 @@ class SandboxState:
 
     def save_upload(self, upload: Upload) -> None:
         self._put_upload(upload)
-        self._record("upload", upload.to_json())
+        self._record("upload", upload)
 
     def append_upload(self, upload: Upload, chunk: bytes) -> None:
         upload.data.extend(chunk)
@@ -333,10 +348,9 @@ class SandboxState:
                 f"{len(self.contatos)} contatos"
             )
         counters = self.counters()
-        return (
-            f"{text}; {sum(counters.calls.values())} calls, "
-            f"{sum(counters.faults.values())} faults injected"
-        )
+        # Added latency slows a call down but does not fail it: not counted as a fault here.
+        failed = sum(n for kind, n in counters.faults.items() if kind != "latency")
+        return f"{text}; {sum(counters.calls.values())} calls, {failed} faults injected"
 
     def close(self) -> None:
         """Close the journal (idempotent)."""
