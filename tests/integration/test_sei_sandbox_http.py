@@ -9,6 +9,10 @@ import datetime as dt
 import email.utils
 import hashlib
 import os
+import select
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -412,3 +416,32 @@ def test_a_damaged_state_file_is_refused_but_a_cut_last_line_is_dropped(
     path.write_text("garbage\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(errors.ConfigurationError, match="damaged at line 1"):
         sei_sandbox_factory(state_path=path)
+
+
+def test_the_command_prints_its_urls_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO), SEI_BRIDGE_SEI_SIGLA_SISTEMA=SEI_TEST_SIGLA)
+    env["SEI_BRIDGE_SEI_IDENTIFICACAO_SERVICO"] = "secret-cli-key"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sei_bridge.cli", "sandbox", "sei", "--port", "0",
+         "--state", str(tmp_path / "sei.jsonl")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "the command printed nothing"
+        first = process.stdout.readline()
+        assert first.startswith("SEI sandbox endpoint: http://127.0.0.1:")
+        endpoint = first.split(": ", 1)[1].strip()
+        body = gerar().replace(SEI_TEST_SERVICO.encode(), b"secret-cli-key")
+        answer = requests.post(endpoint, data=body, headers=HEADERS, timeout=5)
+        assert answer.status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopped: 1 processos" in out
+    assert "secret-cli-key" not in out + err  # a credential is never printed
