@@ -50,6 +50,13 @@ TAREFA_REMESSA = "32"
 TAREFA_ATUALIZACAO = "65"
 
 
+def _list(value: Any) -> list[Any]:
+    """An array part as a list (a lone member sent without its array counts as one)."""
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def _mod11(digits: str) -> str:
     total = sum(
         int(d) * w for d, w in zip(reversed(digits), range(2, 2 + len(digits)), strict=True)
@@ -275,7 +282,7 @@ class Operations:
             processo.abertas.remove(origem)
 
     def _destinos(self, value: Any) -> list[str]:
-        destinos = [d for d in (value if isinstance(value, list) else [value]) if d]
+        destinos = [d for d in _list(value) if d]
         for destino in destinos:
             if not isinstance(destino, str) or self.catalog.unidade(destino) is None:
                 raise rules.unidade_nao_encontrada(str(destino))
@@ -287,8 +294,7 @@ class Operations:
         with self.state.transaction():
             id_unidade = self.unidade(call)
             plan = self.planner.procedimento(self.state, call.params.get("Procedimento"))
-            documentos = call.params.get("Documentos") or []
-            documentos = documentos if isinstance(documentos, list) else [documentos]
+            documentos = _list(call.params.get("Documentos"))
             if len(documentos) > self.config.max_documentos:
                 raise rules.maximo_documentos(self.config.max_documentos)
             doc_plans = [
@@ -299,7 +305,7 @@ class Operations:
             ]
             destinos = self._destinos(call.params.get("UnidadesEnvio"))
             relacionados = []
-            for protocolo in call.params.get("ProcedimentosRelacionados") or []:
+            for protocolo in _list(call.params.get("ProcedimentosRelacionados")):
                 found = self.state.find_processo(protocolo if isinstance(protocolo, str) else "")
                 if found is None:
                     raise rules.not_found("Processo", str(protocolo))
@@ -424,7 +430,7 @@ class Operations:
             if not permitted and modulo is None:
                 raise rules.tarefa_nao_permitida(id_tarefa)
             atributos = []
-            for item in call.params.get("Atributos") or []:
+            for item in _list(call.params.get("Atributos")):
                 if not isinstance(item, dict) or not item.get("Nome"):
                     raise rules.SeiFault("Nome do atributo do andamento não informado.")
                 valor = item.get("Valor")
