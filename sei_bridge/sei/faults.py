@@ -2,6 +2,9 @@
 
 Two questions decide the class of a failure:
 
+Credentials never leave in an exception: SEI echoes the IdentificacaoServico in one of its
+faults ("Serviço [KEY] do sistema [X] não encontrado."), which is redacted here.
+
 1. Did SEI answer? A SOAP fault is an answer: SEI runs each operation in one database
    transaction, so a fault means nothing was committed. Its class then depends on whether
    sending the same request again could ever succeed (message, ``infra_tipo_excecao`` and
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -39,6 +42,7 @@ __all__ = [
     "classify_request_error",
     "fault_kind",
     "is_not_found",
+    "redact_fault",
     "translate",
 ]
 
@@ -86,6 +90,22 @@ _PERMANENT: tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...] = tuple(
 )
 
 _NOT_FOUND = re.compile(r"^(Processo|Procedimento|Documento) \[?.*\]? ?não encontrad[oa]")
+
+
+_MIN_SECRET = 6
+#: SEI echoes the IdentificacaoServico (a credential) in this fault.
+_ECHOED_SERVICE = re.compile(r"^(Serviço )\[[^\]]*\]( do sistema \[)")
+
+
+def redact_fault(fault: str, secrets: Sequence[str] = ()) -> str:
+    """SEI's fault text without credentials: the serviço's identification SEI echoes in
+    "Serviço [...] do sistema [X] não encontrado." and any of ``secrets`` become ``[secure]``."""
+    text = _ECHOED_SERVICE.sub(r"\1[[secure]]\2", fault)
+    for secret in secrets:
+        # A very short value would garble SEI's words; real keys are long (72 characters).
+        if len(secret) >= _MIN_SECRET:
+            text = text.replace(secret, "[secure]")
+    return text
 
 
 def fault_kind(detail: Any) -> str | None:
@@ -243,8 +263,12 @@ def classify_request_error(operation: str, exc: requests.RequestException) -> er
 
 
 @contextmanager
-def translate(operation: str) -> Iterator[None]:
-    """Run one SEI call, turning zeep and requests errors into :mod:`sei_bridge.errors`."""
+def translate(operation: str, *, secrets: Sequence[str] = ()) -> Iterator[None]:
+    """Run one SEI call, turning zeep and requests errors into :mod:`sei_bridge.errors`.
+
+    ``secrets`` (the IdentificacaoServico) are blanked out of SEI's fault text should SEI echo
+    them, on top of the known echo in "Serviço [...] do sistema [...] não encontrado.".
+    """
     try:
         yield
     except errors.SeiBridgeError:
@@ -254,6 +278,7 @@ def translate(operation: str) -> Iterator[None]:
         if exc.code is None and text == "Unknown fault occured":
             # zeep's words for "HTTP 500 with XML but no Fault element".
             raise classify_http_status(operation, 500) from exc
+        text = redact_fault(text, secrets)
         raise classify_fault(operation, text, fault_kind(exc.detail)) from exc
     except zeep.exceptions.TransportError as exc:
         raise classify_http_status(operation, int(exc.status_code or 0)) from exc

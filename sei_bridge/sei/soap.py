@@ -64,6 +64,9 @@ class SoapService:
         self.wsdl = wsdl
         self._transport = transport
         self._credentials = dict(credentials)
+        self._secrets = tuple(
+            value for name, value in credentials.items() if name == "IdentificacaoServico"
+        )
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
 
@@ -149,7 +152,7 @@ class SoapService:
 
         Every failure leaves as a :mod:`sei_bridge.errors` exception carrying ``operation``.
         """
-        with faults.translate(operation):
+        with faults.translate(operation, secrets=self._secrets):
             try:
                 loaded = self._load()
             except errors.SeiEndpointError as exc:

@@ -126,6 +126,44 @@ def test_only_processo_or_documento_not_found_counts_as_not_found() -> None:
     assert not faults.is_not_found(faults.classify_fault("x", "Sistema [X] não encontrado.", None))
 
 
+def test_the_credential_seis_echoes_is_redacted(
+    sei_http: responses.RequestsMock,
+) -> None:
+    fault = (
+        '<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV='
+        '"http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body><SOAP-ENV:Fault>'
+        "<faultcode>SOAP-ENV:Client</faultcode><faultstring>Serviço [chave-errada-123] do "
+        "sistema [SEI_BRIDGE] não encontrado.</faultstring><detail><item><key>"
+        "infra_tipo_excecao</key><value>INFRA_ERRO</value></item></detail></SOAP-ENV:Fault>"
+        "</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    )
+    sei_http.add(
+        responses.POST,
+        recorded.ENDPOINT,
+        status=500,
+        body=fault.encode(),
+        content_type="text/xml; charset=utf-8",
+    )
+    client = SeiClient(
+        endpoint_url=recorded.ENDPOINT,
+        sigla_sistema="SEI_BRIDGE",
+        identificacao_servico="chave-errada-123",
+    )
+    with pytest.raises(errors.SeiAccessDenied) as caught:
+        client.listar_unidades()
+    assert "chave-errada-123" not in str(caught.value)
+    assert caught.value.fault == "Serviço [[secure]] do sistema [SEI_BRIDGE] não encontrado."
+
+
+def test_redact_fault_blanks_long_secrets_anywhere() -> None:
+    assert faults.redact_fault("x chave-72-caracteres y", ["chave-72-caracteres"]) == (
+        "x [secure] y"
+    )
+    assert faults.redact_fault("Sistema [NAOEXISTE] não encontrado.", ["X"]) == (
+        "Sistema [NAOEXISTE] não encontrado."
+    )
+
+
 # --- transport failures through the client -----------------------------------------------------
 
 
