@@ -19,7 +19,9 @@ __all__ = [
 ]
 
 SEI_CALLS = Counter(
-    "sei_bridge_sei_calls_total", "SEI SOAP calls by operation and outcome", ["operation", "outcome"]
+    "sei_bridge_sei_calls_total",
+    "SEI SOAP calls by operation and outcome",
+    ["operation", "outcome"],
 )
 SEI_CALL_SECONDS = Histogram(
     "sei_bridge_sei_call_seconds",
@@ -32,7 +34,9 @@ ACTIONS = Counter(
     "sei_bridge_actions_total", "Ledger actions finished by kind and outcome", ["kind", "outcome"]
 )
 ACTIONS_BY_STATE = Gauge("sei_bridge_ledger_actions", "Ledger actions by state", ["state"])
-CIRCUIT_OPEN = Gauge("sei_bridge_sei_circuit_open", "1 while the circuit breaker toward SEI is open")
+CIRCUIT_OPEN = Gauge(
+    "sei_bridge_sei_circuit_open", "1 while the circuit breaker toward SEI is open"
+)
 JOB_SECONDS = Histogram("sei_bridge_job_seconds", "Duration of scheduled jobs", ["job"])
 JOB_FAILURES = Counter("sei_bridge_job_failures_total", "Scheduled job runs that failed", ["job"])
 
