@@ -47,7 +47,8 @@ class Settings:
     sigrc_token: str | None = field(default=None, repr=False)
     sigrc_orgao: str | None = "SF"
     sei_url: str | None = None
-    #: URL or path of the WSDL; None: the server's own when reachable, else the bundled one
+    #: URL or path of the WSDL (e.g. the server's own, .../controlador_ws.php?servico=sei);
+    #: None: the bundled wsdl/sei.wsdl
     sei_wsdl: str | None = None
     sei_sigla_sistema: str | None = None
     sei_identificacao_servico: str | None = field(default=None, repr=False)

@@ -61,8 +61,11 @@ _ACCESS_DENIED = tuple(
     )
 )
 
-#: SEI's own "no such operation" (``Serviço [SeiWS.x] não encontrado.``): wrong WSDL/version.
-_NO_SUCH_OPERATION = re.compile(r"^Serviço \[SeiWS\.[^\]]*\] não encontrado")
+#: "No such operation": SEI's own (``Serviço [SeiWS.x] não encontrado.``) or PHP ext/soap's
+#: (``Procedure 'x' not present``): wrong WSDL/version, a configuration problem.
+_NO_SUCH_OPERATION = re.compile(
+    r"^Serviço \[SeiWS\.[^\]]*\] não encontrado|^Procedure '[^']*' not present"
+)
 
 #: Messages known to be permanent whatever ``infra_tipo_excecao`` says, with the operations
 #: they apply to (None: any). Permanent means: the same request always gets the same answer.
