@@ -175,6 +175,8 @@ class SeiSandboxApp:
             self.state.count_fault(kind.value)
         if kind is FaultKind.HTTP503:
             return self._page(503)
+        if kind is FaultKind.INFRA_ERRO:
+            return self._fault(rules.INFRA_ERRO_INJECTED, kind=rules.INFRA_ERRO)
         if kind is FaultKind.RESET or (kind is FaultKind.HANG and not decision.commits):
             self._hold(decision.hold)
             raise ResetConnection

@@ -5,6 +5,8 @@ Each SOAP call (optionally only some operations) draws once from a seeded genera
 - ``latency`` (+ ``jitter``): seconds added before anything else;
 - ``http503``: an Apache 503 page, nothing done;
 - ``reset``: the connection reset (TCP RST, no answer), nothing done;
+- ``infra_erro``: a SOAP fault with ``INFRA_ERRO`` (SEI failing on its side, e.g. its database),
+  nothing done — the retryable kind of SEI fault;
 - ``lost``: the operation COMMITS, then the connection is reset — the answer is lost;
 - ``hang``: the request is held ``hang_seconds`` (longer than a client's read timeout), then
   the connection is dropped; ``hang_commits`` says whether the operation committed first;
@@ -17,7 +19,7 @@ at most 1). With the same seed and the same sequence of calls the same calls fai
 
 Spec accepted by ``--faults`` (:meth:`FaultConfig.parse`), comma-separated::
 
-    latency=0.01[+JITTER],http503=0.02,reset=0.02,lost=0.02,hang=0.01,hang_seconds=30,
+    latency=0.01[+JITTER],http503=0.02,reset=0.02,lost=0.02,hang=0.01,infra_erro=0.01,hang_seconds=30,
     hang_commits=yes,outage=START+DURATION,outage_mode=reset,ops=gerarProcedimento+incluirDocumento
 """
 
@@ -49,6 +51,8 @@ class FaultKind(enum.StrEnum):
     LOST = "lost"
     #: held past the client's timeout, then dropped
     HANG = "hang"
+    #: a SOAP fault INFRA_ERRO before any effect (SEI-side failure, worth retrying)
+    INFRA_ERRO = "infra_erro"
 
 
 class OutageMode(enum.StrEnum):
@@ -58,7 +62,13 @@ class OutageMode(enum.StrEnum):
     RESET = "reset"
 
 
-_EXCLUSIVE = (FaultKind.HTTP503, FaultKind.RESET, FaultKind.LOST, FaultKind.HANG)
+_EXCLUSIVE = (
+    FaultKind.HTTP503,
+    FaultKind.RESET,
+    FaultKind.LOST,
+    FaultKind.HANG,
+    FaultKind.INFRA_ERRO,
+)
 
 
 def _probability(name: str, value: float) -> float:
@@ -79,6 +89,7 @@ class FaultConfig:
     reset: float = 0.0
     lost: float = 0.0
     hang: float = 0.0
+    infra_erro: float = 0.0
     hang_seconds: float = 30.0
     hang_commits: bool = False
     outage_start: float | None = None
@@ -93,7 +104,8 @@ class FaultConfig:
         total = sum(getattr(self, kind.value) for kind in _EXCLUSIVE)
         if total > 1.0 + 1e-9:
             raise errors.ConfigurationError(
-                f"SEI sandbox faults: http503+reset+lost+hang add up to {total:g}, more than 1"
+                "SEI sandbox faults: http503+reset+lost+hang+infra_erro add up to "
+                f"{total:g}, more than 1"
             )
         if min(self.latency, self.jitter, self.hang_seconds, self.outage_duration) < 0:
             raise errors.ConfigurationError(
@@ -143,8 +155,8 @@ class FaultConfig:
             except KeyError:
                 raise errors.ConfigurationError(
                     f"SEI sandbox faults: unknown fault {name!r} in {item!r}; known: latency, "
-                    "jitter, http503, reset, lost, hang, hang_seconds, hang_commits, outage, "
-                    "outage_mode, ops"
+                    "jitter, http503, reset, lost, hang, infra_erro, hang_seconds, hang_commits, "
+                    "outage, outage_mode, ops"
                 ) from None
             except ValueError:
                 raise errors.ConfigurationError(

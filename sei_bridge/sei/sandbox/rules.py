@@ -28,6 +28,9 @@ __all__ = [
 
 INFRA_VALIDACAO = "INFRA_VALIDACAO"
 INFRA_ERRO = "INFRA_ERRO"
+#: the text of an injected SEI-side failure (the sandbox's ``infra_erro`` fault); SEI's own
+#: texts for such failures vary (database, locks), so this one is the sandbox's, not SEI's
+INFRA_ERRO_INJECTED = "Erro de banco de dados: falha temporária no servidor do SEI."
 
 ACESSO_NEGADO = "Acesso negado."
 HIPOTESE_NAO_INFORMADA = "Hipótese Legal não informada."

@@ -24,7 +24,7 @@ def test_the_same_seed_gives_the_same_faults_and_another_seed_others() -> None:
 
 
 def test_probabilities_are_exclusive_and_roughly_honoured() -> None:
-    config = FaultConfig(http503=0.1, reset=0.1, lost=0.1, hang=0.1)
+    config = FaultConfig(http503=0.1, reset=0.1, lost=0.1, hang=0.1, infra_erro=0.1)
     counts = Counter(_fates(FaultInjector(config, seed=1)))
     assert counts[None] + sum(counts[k.value] for k in FaultKind) == len(OPERATIONS)
     for kind in FaultKind:
