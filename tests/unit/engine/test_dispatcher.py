@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -133,10 +134,8 @@ def test_a_configuration_error_stops_dispatching_without_blaming_the_item(tmp_pa
 def test_an_open_circuit_claims_nothing(tmp_path: Path) -> None:
     store, sei = _store_with_requests(2), FakeSei()
     guard = SeiGuard(rate_limit=0, fail_max=1, reset_timeout=60)
-    try:
+    with contextlib.suppress(errors.SeiNotSentError):
         guard.call("op", lambda: (_ for _ in ()).throw(errors.SeiNotSentError("down")))
-    except errors.SeiNotSentError:
-        pass
     stats = _dispatcher(tmp_path, store, sei, guard=guard).run()
     assert stats.ran == 0 and stats.circuit_open_until is not None
     assert all(a.attempts == 0 for a in store.actions.values())
