@@ -90,6 +90,10 @@ def _interacao(event: Any) -> dict[str, Any]:
 
 
 def expected(request: GeneratedRequest) -> Expected:
+    return expected_with(request, MAPPINGS)
+
+
+def expected_with(request: GeneratedRequest, mappings: mapping.Mappings) -> Expected:
     events = list(request.events)
     interactions: list[str] = []
     files: list[Any] = list(events[0].files)
@@ -104,7 +108,7 @@ def expected(request: GeneratedRequest) -> Expected:
                 files.extend(event.files)
         elif event.tipo == FINALIZADA:
             closures.append(event.payload["encerramento"]["quantidade_interacoes"])
-    servico = MAPPINGS.servico(request.servico_codigo)
+    servico = mappings.servico(request.servico_codigo)
     assert servico is not None
     return Expected(
         protocolo=request.protocolo,
@@ -320,3 +324,82 @@ def test_what_cannot_go_to_sei_is_in_quarantine_with_its_reason(run: Run) -> Non
 
 def test_the_audit_trail_is_intact(run: Run) -> None:
     assert run.store.audit_verify().ok
+
+
+def test_replay_after_the_mapping_is_added_brings_the_unmapped_requests_in_order(
+    tmp_path: Path,
+) -> None:
+    sim_config = dataclasses.replace(
+        SIGRC_CONFIG,
+        requests=12,
+        lag_seconds=0.0,
+        duplicate_rate=0.0,
+        overload_rate=0.0,
+        corrupt_attachment_rate=0.0,
+        hard_cases=frozenset({HardCase.UNMAPPED_SERVICE}),
+    )
+    traffic = generate_traffic(SEED, 12, sim_config.traffic_options())
+    unmapped = [r for r in traffic if r.servico_codigo == "9999"]
+    assert unmapped
+    with (
+        start_simulator(sim_config, port=0) as sigrc_sim,
+        start_sandbox(
+            SandboxConfig(sigla_sistema=SIGLA, identificacao_servico=SERVICO), port=0
+        ) as sandbox,
+    ):
+        store = Store.from_url(f"sqlite:///{tmp_path}/ledger.db")
+        store.migrate()
+        settings = config.load_settings(
+            environ={}, overrides={"work_dir": str(tmp_path / "work"), "sei_rate_limit": 0}
+        )
+        sigrc = SigrcClient(base_url=sigrc_sim.base_url, token=TOKEN, orgao="SF")
+        sei = SeiClient(
+            endpoint_url=sandbox.endpoint_url, sigla_sistema=SIGLA, identificacao_servico=SERVICO
+        )
+
+        def engine(mappings: mapping.Mappings) -> Engine:
+            return Engine(
+                store=store,
+                feed=FeedReader(sigrc),
+                sigrc=sigrc,
+                sei=sei,
+                mappings=mappings,
+                settings=settings,
+                poll_interval=0.2,
+            )
+
+        try:
+            assert engine(MAPPINGS).sync_until_idle(max_seconds=30).idle
+            numbers = {p.numero_informado for p in sandbox.state.processes()}
+            assert not {f"SP156-{r.protocolo}" for r in unmapped} & numbers
+            # the operator maps the service and replays what waited for it
+            extra = mapping.parse_mapping(
+                {
+                    "sei": {"unidade": "110000001", "numero_protocolo": "SP156-{protocolo}"},
+                    "defaults": {
+                        "nivel_acesso": 1,
+                        "hipotese_legal": "34",
+                        "series": SERIES.ids(),
+                    },
+                    "servicos": {"9999": {"tipo_procedimento": "100000345"}},
+                },
+                source="extra.yaml",
+            )
+            assert store.replay(reason_prefix="unmapped") > 0
+            fixed = mapping.combine([*MAPPINGS.files, extra])
+            assert engine(fixed).sync_until_idle(max_seconds=30).idle
+            processes = {p.numero_informado: p for p in sandbox.state.processes()}
+            for request in unmapped:
+                p = processes[f"SP156-{request.protocolo}"]
+                want = expected_with(request, fixed)
+                interactions = [
+                    d.descricao.split()[1]
+                    for d in p.documents
+                    if d.id_serie == SERIES.interacao and d.descricao is not None
+                ]
+                assert tuple(interactions) == want.interactions
+                assert len(p.documents_of_serie(SERIES.finalizado)) == len(want.closures)
+            left = [q.reason or "" for q in store.status().quarantine]
+            assert all(r.startswith("attachment-refused") for r in left), left
+        finally:
+            store.close()
