@@ -56,6 +56,7 @@ def build_runtime(settings: config.Settings) -> Iterator[Runtime]:
             sei=sei,
             mappings=mappings,
             settings=settings,
+            lease_seconds=settings.lease_seconds,
         )
         yield Runtime(settings, store, sei, sigrc, mappings, engine)
     finally:
