@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sei_bridge import config, mapping
-from sei_bridge.engine import Engine
+from sei_bridge.engine import Engine, SeiGuard
 from sei_bridge.sei.client import SeiClient
 from sei_bridge.sigrc.client import SigrcClient
 from sei_bridge.sigrc.feed import FeedReader
@@ -57,6 +57,10 @@ def build_runtime(settings: config.Settings) -> Iterator[Runtime]:
             mappings=mappings,
             settings=settings,
             lease_seconds=settings.lease_seconds,
+            guard=SeiGuard(
+                rate_limit=settings.sei_rate_limit,
+                reset_timeout=settings.sei_breaker_reset_seconds,
+            ),
         )
         yield Runtime(settings, store, sei, sigrc, mappings, engine)
     finally:

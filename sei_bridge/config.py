@@ -20,6 +20,7 @@ from sei_bridge import errors
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_LEASE_SECONDS",
+    "DEFAULT_SEI_BREAKER_RESET_SECONDS",
     "DEFAULT_SEI_CONNECT_TIMEOUT",
     "DEFAULT_SEI_READ_TIMEOUT",
     "ENV_PREFIX",
@@ -34,6 +35,7 @@ DEFAULT_SEI_READ_TIMEOUT = 60.0
 DEFAULT_SIGRC_CONNECT_TIMEOUT = 5.0
 DEFAULT_SIGRC_READ_TIMEOUT = 30.0
 DEFAULT_LEASE_SECONDS = 120.0
+DEFAULT_SEI_BREAKER_RESET_SECONDS = 30.0
 
 
 def _secret_repr(value: str | None) -> str:
@@ -64,6 +66,8 @@ class Settings:
     sei_rate_limit: float = 20.0
     #: SEI calls in flight at once
     sei_concurrency: int = 4
+    #: seconds the SEI circuit stays open after repeated failures before a trial call
+    sei_breaker_reset_seconds: float = DEFAULT_SEI_BREAKER_RESET_SECONDS
     #: seconds a claimed action stays reserved to its worker (renewed while its call runs):
     #: how long the work a killed worker held waits before another worker takes it over
     lease_seconds: float = DEFAULT_LEASE_SECONDS
@@ -167,6 +171,10 @@ def load_settings(
         raise errors.ConfigurationError("SEI_BRIDGE_SEI_CONCURRENCY must be at least 1")
     if settings.sei_read_timeout <= 0 or settings.sei_connect_timeout <= 0:
         raise errors.ConfigurationError("SEI_BRIDGE_SEI_*_TIMEOUT must be positive seconds")
+    if settings.sei_breaker_reset_seconds <= 0:
+        raise errors.ConfigurationError(
+            "SEI_BRIDGE_SEI_BREAKER_RESET_SECONDS must be positive seconds"
+        )
     if settings.lease_seconds < 1:
         raise errors.ConfigurationError("SEI_BRIDGE_LEASE_SECONDS must be at least 1 second")
     return settings
