@@ -144,6 +144,8 @@ class Engine:
         self._poll_interval = poll_interval
         self._stop = threading.Event()
         self._caught_up = False
+        #: the last poll found another process holding the poller lock
+        self._polled_elsewhere = False
         self.catalog = ExtensionCatalog(self.sei, clock=clock)
         executor = Executor(
             sei=self.sei,
@@ -183,10 +185,13 @@ class Engine:
         """Read one feed pass and store its items with the new cursor, in one transaction.
         Returns the number of new items (0 when another process holds the poller lock)."""
         with self.store.poller_lock() as got_it:
+            self._polled_elsewhere = not got_it
             if not got_it:
-                # another process polls this database: the feed is its job
+                # another process polls this database: the feed is its job, and only it knows
+                # whether the feed is drained, so this one is not caught up (sync_until_idle
+                # asks again after a poll interval instead of calling itself idle at once)
                 log.debug("poll skipped: another worker holds the poller lock")
-                self._caught_up = True
+                self._caught_up = False
                 return 0
             batch = self.feed.poll(self.store.load_cursor())
             stored = self.store.record_feed_batch(batch.items, batch.cursor)
@@ -280,7 +285,7 @@ class Engine:
         try:
             for _ in range(_MAX_POLLS_PER_PASS):
                 received += self.poll_once()
-                if self._caught_up or self._stop.is_set():
+                if self._caught_up or self._polled_elsewhere or self._stop.is_set():
                     break
             report.reason = None
         except errors.SigrcUnavailable as exc:
