@@ -217,6 +217,18 @@ def end_state_problems(
     )
 
 
+def assert_end_state(
+    bridge: Bridge,
+    sigrc: RunningSimulator,
+    sei: RunningSandbox,
+    *,
+    mappings: Path = MAPPINGS_DIR,
+) -> None:
+    """Fail with every discrepancy, one per line, unless the end state is exact."""
+    problems = end_state_problems(bridge, sigrc, sei, mappings=mappings)
+    assert not problems, f"{len(problems)} discrepancies:\n" + "\n".join(problems)
+
+
 def kinds(entries: Sequence[dict[str, Any]]) -> set[str]:
     """Reason codes ("unmapped", "attachment-refused", ...) of quarantine entries."""
     return {str(e["reason"]).split(":", 1)[0] for e in entries}

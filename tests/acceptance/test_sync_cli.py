@@ -18,7 +18,7 @@ from sei_bridge.sigrc.simulator import RunningSimulator
 from tests.acceptance.conftest import (
     READ_TIMEOUT,
     BridgeFactory,
-    end_state_problems,
+    assert_end_state,
     expected_state,
     kinds,
     wait_exit,
@@ -95,7 +95,7 @@ def test_sync_until_idle_under_faults_reaches_the_exact_end_state(
     # the traffic holds every case the end state must get right
     assert expected.unmapped and expected.malformed and expected.unknown and expected.refused
     assert expected.done["REABRIR"] > 0 and expected.done["CONCLUIR"] > 0
-    assert end_state_problems(bridge, sigrc, sei) == []
+    assert_end_state(bridge, sigrc, sei)
 
     # status --json: its shape, and counts that agree with SEI
     status = bridge.status()
