@@ -74,11 +74,15 @@ class PlanningPass:
             return 0
         protocolo = evento.protocolo
         request = self._store.get_request(protocolo)
+        actions = (
+            [] if evento.tipo is models.TipoEvento.REGISTRADA else self._store.actions_of(protocolo)
+        )
+        interactions = {a.source_id for a in actions if a.kind is ActionKind.INTERACAO_DOC}
         history = planner.History.of(
             request,
-            ()
-            if evento.tipo is models.TipoEvento.REGISTRADA
-            else self._store.actions_of(protocolo),
+            actions,
+            missing_before=evento.tipo is models.TipoEvento.INTERACAO
+            and self._missing_before(event, interactions),
         )
         decision = planner.plan_event(evento, history, self._mappings)
         if isinstance(decision, planner.NeedSnapshot):
