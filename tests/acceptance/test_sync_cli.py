@@ -26,6 +26,7 @@ from tests.acceptance.conftest import (
 )
 from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory
+from tests.support.traffic import malformed_midway
 
 pytestmark = pytest.mark.slow
 
@@ -47,13 +48,19 @@ OUTAGE_SECONDS = 1.5
 
 @pytest.fixture
 def sigrc(sigrc_simulator_factory: SimulatorFactory) -> RunningSimulator:
-    return sigrc_simulator_factory(
+    simulator = sigrc_simulator_factory(
         requests=REQUESTS,
         seed=SEED,
         lag_seconds=1.0,
         duplicate_rate=0.05,
         overload_rate=0.03,
     )
+    # an interaction served malformed and followed by another one, closed later or not
+    for closed in (True, False):
+        extra = malformed_midway(SEED + 1, closed=closed)
+        assert extra.protocolo not in simulator.state.protocolos()
+        simulator.state.add_request(extra)
+    return simulator
 
 
 @pytest.fixture

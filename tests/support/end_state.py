@@ -14,7 +14,8 @@ the mapping, without asking sei-bridge anything:
   request's last closure was not followed by a reopening;
 - an interaction the feed served malformed is taken from SIGRC's snapshot (its intact record)
   when a later event of the request needs it (a later interaction, or a closure that counts
-  it), and is otherwise absent from SEI, waiting in quarantine;
+  it), in its own place, and is otherwise absent from SEI, waiting in quarantine (a malformed
+  registrada likewise comes from the snapshot once any later event of the request arrives);
 - in the ledger (``sei-bridge status --json``): the unmapped requests and the malformed events
   in quarantine with their reasons, each refused attachment quarantined on its own, nothing
   else in quarantine, nothing uncertain or waiting for a person, nothing left pending.
@@ -33,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Protocol
 
 from sei_bridge import documents, mapping
 from sei_bridge.sei.sandbox import ProcessView, SandboxState
@@ -44,6 +45,7 @@ __all__ = [
     "ExpectedDocument",
     "ExpectedProcess",
     "ExpectedState",
+    "SeiHoldings",
     "check_end_state",
     "check_sei",
     "check_status",
@@ -167,6 +169,26 @@ def expected_end_state(
     return state
 
 
+#: what the feed served malformed comes back from SIGRC's snapshot when a later event of one of
+#: these tipos arrives (the engine reads the snapshot then); otherwise it waits in quarantine
+_NEEDED_BY: dict[models.TipoEvento, frozenset[models.TipoEvento]] = {
+    models.TipoEvento.REGISTRADA: frozenset(models.TipoEvento),
+    models.TipoEvento.INTERACAO: frozenset(
+        {models.TipoEvento.INTERACAO, models.TipoEvento.FINALIZADA}
+    ),
+}
+
+
+def _needed_later(
+    timeline: Sequence[tuple[models.FeedItem, models.FeedItem]], k: int, tipo: models.TipoEvento
+) -> bool:
+    wanted = _NEEDED_BY.get(tipo, frozenset())
+    return any(
+        isinstance(served, models.Evento) and served.tipo in wanted
+        for served, _ in timeline[k + 1 :]
+    )
+
+
 def _expect_request(
     state: ExpectedState,
     protocolo: str,
@@ -188,12 +210,7 @@ def _expect_request(
     if m is None:
         state.unmapped[protocolo] = registrada.servico_codigo
         return
-    # the last event the feed served usable: malformed ones before it are taken from the
-    # snapshot, malformed ones after it wait in quarantine with nothing in SEI
-    last_valid = max(
-        (k for k, (served, _) in enumerate(timeline) if isinstance(served, models.Evento)),
-        default=-1,
-    )
+
     docs: list[ExpectedDocument] = []
     done: Counter[str] = Counter({"OPEN": 1, "SOLICITACAO_DOC": 1, "SIGRC_PROCESSO": 1})
     concluded = False
@@ -213,8 +230,8 @@ def _expect_request(
     for k, (served, intact) in enumerate(timeline):
         if not isinstance(intact, models.Evento):
             continue
-        if not isinstance(served, models.Evento) and k > last_valid:
-            continue  # malformed and nothing later needs it
+        if not isinstance(served, models.Evento) and not _needed_later(timeline, k, intact.tipo):
+            continue  # malformed, and nothing later needs it
         if intact.tipo is models.TipoEvento.REGISTRADA:
             assert intact.solicitacao is not None
             anexos(intact.solicitacao.anexos)
@@ -274,6 +291,12 @@ def _expect_request(
 # --- SEI ---------------------------------------------------------------------------------------
 
 
+class SeiHoldings(Protocol):
+    """What SEI holds: :class:`~sei_bridge.sei.sandbox.SandboxState` is one."""
+
+    def processes(self) -> list[ProcessView]: ...
+
+
 def protocolo_of(process: ProcessView) -> str | None:
     """The SP156 protocolo a process in SEI was opened for: from its interessado's Sigla
     (``SP156-<protocolo>``), else its especificação; None when neither tells."""
@@ -291,7 +314,7 @@ def _norm(text: str | None) -> str:
 
 def check_sei(
     expected: ExpectedState,
-    sei: SandboxState,
+    sei: SeiHoldings,
     *,
     sigrc: SimulatorState | None = None,
 ) -> list[str]:
