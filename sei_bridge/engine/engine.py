@@ -160,7 +160,7 @@ class Engine:
             mappings=mappings,
             send_window_seconds=settings.sei_connect_timeout + settings.sei_read_timeout,
         )
-        runner = ActionRunner(executor=executor, prober=prober, read_ledger=store.actions_of)
+        runner = ActionRunner(executor=executor, prober=prober, read_ledger=store.ledger_of)
         self._dispatcher = Dispatcher(
             store=store,
             runner=runner,

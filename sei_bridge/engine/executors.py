@@ -22,7 +22,7 @@ from typing import Any
 from sei_bridge import documents, errors, mapping
 from sei_bridge.engine import outcomes, payloads, planner, ports
 from sei_bridge.sei import types
-from sei_bridge.store.types import Action, ActionKind, ActionState
+from sei_bridge.store.types import Action, ActionKind, ActionState, LedgerEntry
 
 __all__ = [
     "DEFAULT_CATALOG_TTL",
@@ -75,7 +75,7 @@ class ProcessRef:
 class RequestLedger:
     """A request's actions, read once per attempt."""
 
-    actions: tuple[Action, ...]
+    actions: tuple[LedgerEntry, ...]
 
     def process(self, fallback_unidade: str) -> ProcessRef | None:
         """The request's process, or None while OPEN is not DONE."""

@@ -39,6 +39,7 @@ from sei_bridge.sigrc import models
 from sei_bridge.store.types import (
     Action,
     ActionKind,
+    LedgerEntry,
     NewAction,
     RequestRow,
     RequestState,
@@ -87,7 +88,7 @@ class History:
     def of(
         cls,
         request: RequestRow | None,
-        actions: Iterable[Action],
+        actions: Iterable[Action | LedgerEntry],
         *,
         missing_before: bool = False,
     ) -> History:

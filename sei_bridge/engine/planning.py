@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 # outcomes.classify needs a kind; SIGRC errors classify the same for every kind
 _KIND_FOR_REASONS = ActionKind.OPEN
-_INTERACAO = models.TipoEvento.INTERACAO.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +72,7 @@ class PlanningPass:
         if evento is None:
             return 0
         protocolo = evento.protocolo
-        request = self._store.get_request(protocolo)
-        actions = (
-            [] if evento.tipo is models.TipoEvento.REGISTRADA else self._store.actions_of(protocolo)
-        )
+        request, actions = self._store.request_ledger(protocolo)
         interactions = {a.source_id for a in actions if a.kind is ActionKind.INTERACAO_DOC}
         history = planner.History.of(
             request,
@@ -124,18 +120,10 @@ class PlanningPass:
     def _missing_before(self, event: InboxEvent, planned: set[str]) -> bool:
         """True when an earlier interação of the request was set aside (malformed) and its
         interaction is not planned yet."""
-        for other in self._store.events_of(event.protocolo or ""):
-            if other.sequencia is None or event.sequencia is None:
-                continue
-            if other.sequencia >= event.sequencia:
-                break
-            if other.state is not InboxState.QUARANTINED or other.tipo != _INTERACAO:
-                continue
-            raw = other.payload.get("interacao")
-            id_interacao = raw.get("id_interacao") if isinstance(raw, dict) else None
-            if not isinstance(id_interacao, str) or id_interacao not in planned:
-                return True
-        return False
+        if event.sequencia is None or event.protocolo is None:
+            return False
+        set_aside = self._store.set_aside_interacoes(event.protocolo, before=event.sequencia)
+        return any(id_interacao not in planned for id_interacao in set_aside)
 
     def _evento(self, event: InboxEvent) -> models.Evento | None:
         """The event's Evento; None (after setting it aside) when it is not a plannable one."""

@@ -22,7 +22,7 @@ from dataclasses import replace
 
 from sei_bridge import errors
 from sei_bridge.engine import executors, outcomes, probes
-from sei_bridge.store.types import Action, ActionState
+from sei_bridge.store.types import Action, ActionState, LedgerEntry
 
 __all__ = ["ActionRunner", "attempt_error", "previous_attempt_recorded"]
 
@@ -47,7 +47,7 @@ def previous_attempt_recorded(action: Action) -> bool:
 class ActionRunner:
     """Turns a claimed action into an :data:`~sei_bridge.engine.outcomes.Outcome`.
 
-    ``read_ledger(protocolo)`` returns the request's actions (``Store.actions_of``); it is read
+    ``read_ledger(protocolo)`` returns the request's actions (``Store.ledger_of``); it is read
     once per attempt, for the process number and the attachments' standing.
     """
 
@@ -56,7 +56,7 @@ class ActionRunner:
         *,
         executor: executors.Executor,
         prober: probes.Prober,
-        read_ledger: Callable[[str], Sequence[Action]],
+        read_ledger: Callable[[str], Sequence[LedgerEntry]],
     ) -> None:
         self._executor = executor
         self._prober = prober

@@ -33,6 +33,7 @@ __all__ = [
     "mark_event",
     "quarantine_event",
     "record_feed_batch",
+    "set_aside_interacoes",
     "settled_events",
 ]
 
@@ -163,6 +164,26 @@ def events_of(conn: Connection, protocolo: str) -> list[InboxEvent]:
     e = schema.inbox_event
     query = sa.select(e).where(e.c.protocolo == protocolo).order_by(e.c.sequencia, e.c.id)
     return [InboxEvent.from_row(r) for r in conn.execute(query).mappings()]
+
+
+def set_aside_interacoes(conn: Connection, protocolo: str, *, before: int) -> list[str | None]:
+    e = schema.inbox_event
+    query = (
+        sa.select(e.c.payload)
+        .where(
+            e.c.protocolo == protocolo,
+            e.c.state == InboxState.QUARANTINED,
+            e.c.tipo == models.TipoEvento.INTERACAO.value,
+            e.c.sequencia < before,
+        )
+        .order_by(e.c.sequencia, e.c.id)
+    )
+    ids: list[str | None] = []
+    for (payload,) in conn.execute(query):
+        raw = payload.get("interacao") if isinstance(payload, dict) else None
+        id_interacao = raw.get("id_interacao") if isinstance(raw, dict) else None
+        ids.append(id_interacao if isinstance(id_interacao, str) else None)
+    return ids
 
 
 def _event_key(conn: Connection, event_id: int) -> Any:

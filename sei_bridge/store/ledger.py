@@ -34,6 +34,7 @@ from sei_bridge.store.types import (
     ActionKind,
     ActionState,
     InboxState,
+    LedgerEntry,
     NewAction,
     RequestRow,
     RequestState,
@@ -46,6 +47,7 @@ __all__ = [
     "finish",
     "get_action",
     "get_request",
+    "ledger_of",
     "lock_request",
     "plan_event",
     "record_progress",
@@ -149,6 +151,23 @@ def actions_of(conn: Connection, protocolo: str) -> list[Action]:
     return [Action.from_row(r) for r in conn.execute(query).mappings()]
 
 
+_LEDGER_COLUMNS = (
+    _A.c.kind,
+    _A.c.source_id,
+    _A.c.seq,
+    _A.c.state,
+    _A.c.result,
+    _A.c.last_error,
+    sa.case((_A.c.kind == ActionKind.ANEXO, _A.c.payload), else_=sa.null()).label("payload"),
+)
+
+
+def ledger_of(conn: Connection, protocolo: str) -> list[LedgerEntry]:
+    """A request's actions as :class:`LedgerEntry` rows, by seq."""
+    query = sa.select(*_LEDGER_COLUMNS).where(_A.c.protocolo == protocolo).order_by(_A.c.seq)
+    return [LedgerEntry.from_row(r) for r in conn.execute(query).mappings()]
+
+
 def _action_summary(a: Action) -> dict[str, Any]:
     return {"action_id": a.id, "kind": a.kind.value, "seq": a.seq, "source_id": a.source_id}
 
@@ -188,7 +207,7 @@ def plan_event(
         values["servico_codigo"] = request.servico_codigo
     if request.closures is not None:
         values["closures"] = request.closures
-    inserted_ids: list[int] = []
+    planned: list[Action] = []
     if actions:
         # seqs are taken under the request lock; a duplicate leaves a gap, which is harmless
         # (only the order matters)
@@ -216,9 +235,12 @@ def plan_event(
         stmt = (
             insert_for(conn, _A)
             .on_conflict_do_nothing(index_elements=[_A.c.protocolo, _A.c.kind, _A.c.source_id])
-            .returning(_A.c.id)
+            .returning(*_A.c)
         )
-        inserted_ids = list(conn.execute(stmt, rows).scalars())
+        planned = sorted(
+            (Action.from_row(r) for r in conn.execute(stmt, rows).mappings()),
+            key=lambda a: a.seq,
+        )
         values["next_seq"] = current.next_seq + len(actions)
     conn.execute(sa.update(_S).where(_S.c.protocolo == protocolo).values(**values))
     conn.execute(
@@ -227,10 +249,6 @@ def plan_event(
         .values(state=InboxState.PLANNED, reason=None, updated_at=now)
     )
     refresh_head(conn, protocolo)
-    planned: list[Action] = []
-    if inserted_ids:
-        query = sa.select(_A).where(_A.c.id.in_(inserted_ids)).order_by(_A.c.seq)
-        planned = [Action.from_row(r) for r in conn.execute(query).mappings()]
     audit_log.append(
         conn,
         [
@@ -257,7 +275,9 @@ def _leased(
     conn: Connection, action_id: int, worker: str, *, lock_request_first: bool
 ) -> Action | None:
     """The action if ``worker`` holds its lease and it is in flight, locked; else None."""
-    if lock_request_first:
+    if lock_request_first and conn.dialect.name == "postgresql":
+        # SQLite needs no row lock: a write transaction holds the whole database (BEGIN
+        # IMMEDIATE), and the statement would cost a round of SQLAlchemy per mark
         conn.execute(_LOCK_REQUEST_OF_ACTION, {"action_id": action_id})
     params = {"action_id": action_id, "worker": worker}
     row = conn.execute(_LEASED, params).mappings().one_or_none()

@@ -31,6 +31,7 @@ from sei_bridge.store.types import (
     ActionState,
     InboxEvent,
     InboxState,
+    LedgerEntry,
     NewAction,
     RequestRow,
     RequestUpdate,
@@ -165,6 +166,19 @@ class Store:
         with self._db.read("reading a request") as conn:
             return ledger.get_request(conn, protocolo)
 
+    def request_ledger(self, protocolo: str) -> tuple[RequestRow | None, list[LedgerEntry]]:
+        """The request row and its actions (narrow, by seq), as of one moment: what the planner
+        reads before planning an event of the request."""
+        with self._db.read("reading a request and its ledger", snapshot=True) as conn:
+            return ledger.get_request(conn, protocolo), ledger.ledger_of(conn, protocolo)
+
+    def set_aside_interacoes(self, protocolo: str, *, before: int) -> list[str | None]:
+        """The ``id_interacao`` of each quarantined interação event of the request below
+        sequencia ``before`` (None where the payload has none): interactions the feed served
+        malformed, which the snapshot must supply before a later one is planned."""
+        with self._db.read("reading set-aside interações") as conn:
+            return inbox.set_aside_interacoes(conn, protocolo, before=before)
+
     def plan_event(
         self,
         event_id: int,
@@ -286,6 +300,11 @@ class Store:
         """A request's actions in seq order."""
         with self._db.read("reading actions") as conn:
             return ledger.actions_of(conn, protocolo)
+
+    def ledger_of(self, protocolo: str) -> list[LedgerEntry]:
+        """A request's actions in seq order, narrow (what an attempt or the planner needs)."""
+        with self._db.read("reading a request's ledger") as conn:
+            return ledger.ledger_of(conn, protocolo)
 
     def next_due_at(self, *, now: TimeLike | None = None) -> dt.datetime | None:
         """When :meth:`claim_due_actions` can next return something (None: nothing waits)."""

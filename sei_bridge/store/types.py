@@ -30,6 +30,7 @@ __all__ = [
     "AttentionEntry",
     "InboxEvent",
     "InboxState",
+    "LedgerEntry",
     "NewAction",
     "PayloadFormat",
     "QuarantineEntry",
@@ -288,6 +289,35 @@ class Action:
         """True when the action no longer holds back the later actions of its request."""
         return self.state is ActionState.DONE or (
             self.state is ActionState.QUARANTINED and not self.blocking
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One action of a request as an attempt or the planner reads it: a narrow row (no dates;
+    the payload only for ANEXO, whose file name the documents list). Read once per attempt and
+    per planned event, so it must stay cheap however many actions a request has."""
+
+    kind: ActionKind
+    source_id: str
+    seq: int
+    state: ActionState
+    #: SEI ids the action produced (see :attr:`Action.result`)
+    result: Mapping[str, Any]
+    last_error: str | None
+    #: the payload of an ANEXO action; empty for the other kinds
+    payload: Mapping[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> LedgerEntry:
+        return cls(
+            kind=ActionKind(row["kind"]),
+            source_id=row["source_id"],
+            seq=row["seq"],
+            state=ActionState(row["state"]),
+            result=row["result"] or {},
+            last_error=row["last_error"],
+            payload=row["payload"] or {},
         )
 
 

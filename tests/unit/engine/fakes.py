@@ -19,7 +19,7 @@ from typing import Any
 
 from sei_bridge.sei import types
 from sei_bridge.sigrc import models
-from sei_bridge.store.types import Action, ActionState, StatusReport
+from sei_bridge.store.types import Action, ActionKind, ActionState, LedgerEntry, StatusReport
 
 _EXTENSOES = ("pdf", "txt", "doc", "docx", "odt", "jpg", "jpeg", "html", "zip")
 
@@ -352,6 +352,20 @@ class FakeStore:
             return sorted(
                 (a for a in self.actions.values() if a.protocolo == protocolo), key=lambda a: a.seq
             )
+
+    def ledger_of(self, protocolo: str) -> list[LedgerEntry]:
+        return [
+            LedgerEntry(
+                kind=a.kind,
+                source_id=a.source_id,
+                seq=a.seq,
+                state=a.state,
+                result=a.result,
+                last_error=a.last_error,
+                payload=a.payload if a.kind is ActionKind.ANEXO else {},
+            )
+            for a in self.actions_of(protocolo)
+        ]
 
     # the rest of LedgerStore is not used by the dispatcher
     @contextlib.contextmanager

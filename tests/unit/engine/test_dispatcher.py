@@ -58,7 +58,7 @@ def _dispatcher(
             work_dir=tmp_path,
         ),
         prober=Prober(sei=sei, mappings=MAPPINGS),
-        read_ledger=store.actions_of,
+        read_ledger=store.ledger_of,
     )
     return Dispatcher(
         store=store,

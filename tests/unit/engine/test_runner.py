@@ -47,7 +47,7 @@ class World:
         self.runner = ActionRunner(
             executor=executor,
             prober=Prober(sei=self.sei, mappings=self.mappings),
-            read_ledger=self.store.actions_of,
+            read_ledger=self.store.ledger_of,
         )
 
     def plan(self, solicitacao: models.Solicitacao) -> list[NewAction]:

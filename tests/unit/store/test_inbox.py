@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from sei_bridge import errors
@@ -109,6 +111,21 @@ def test_quarantine_event_quarantines_its_request_too(store: Store) -> None:
         "servico 9999 has no mapping",
     )
     assert store.settled_events(10) == []
+
+
+def test_set_aside_interacoes_are_the_malformed_interacoes_before_a_sequencia(
+    store: Store,
+) -> None:
+    with_id = dataclasses.replace(
+        b.malformed(4),
+        id_evento="bad-4b",
+        raw={"tipo": "solicitacao.interacao", "interacao": {"id_interacao": "int-4"}},
+    )
+    b.recorded(store, b.registrada(1), b.malformed(2), b.interacao(3), with_id, b.malformed(6))
+    b.recorded(store, b.malformed(3, protocolo="P2"))
+    assert store.set_aside_interacoes("P1", before=5) == [None, "int-4"]
+    assert store.set_aside_interacoes("P1", before=2) == []
+    assert store.set_aside_interacoes("P3", before=9) == []
 
 
 def test_marking_an_unknown_event_says_so(store: Store) -> None:

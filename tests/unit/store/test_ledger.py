@@ -87,6 +87,23 @@ def test_planning_again_ignores_natural_keys_already_planned(store: Store) -> No
     assert (request.servico_codigo, request.closures) == ("3222", 1)  # kept / updated
 
 
+def test_the_narrow_ledger_read_has_states_results_and_only_anexo_payloads(store: Store) -> None:
+    b.planned_request(store)
+    (opening,) = claim(store)
+    assert store.mark_done(opening.id, "w1", {"id_procedimento": "7"})
+    entries = store.ledger_of("P1")
+    full = store.actions_of("P1")
+    assert [(e.kind, e.source_id, e.seq, e.state) for e in entries] == [
+        (a.kind, a.source_id, a.seq, a.state) for a in full
+    ]
+    assert entries[0].result == {"id_procedimento": "7"}
+    assert [e.payload for e in entries] == [
+        a.payload if a.kind is ActionKind.ANEXO else {} for a in full
+    ]
+    assert entries[0].payload == {} != full[0].payload
+    assert store.ledger_of("nobody") == []
+
+
 def test_only_the_head_of_each_request_is_claimed(store: Store) -> None:
     b.planned_request(store, "P1", sequencia=1)
     b.planned_request(store, "P2", sequencia=2)
