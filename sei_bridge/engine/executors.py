@@ -93,16 +93,20 @@ class RequestLedger:
         return None
 
     def attachments(
-        self, *, interacao: str | None = None, every: bool = False
+        self, *, interacao: str | None = None, before: int | None = None
     ) -> list[documents.AttachmentStatus]:
-        """Where each attachment stands: those of the request itself (``interacao=None``), of
-        one interaction, or ``every`` one of the request, in planning order."""
+        """Where each attachment stands, in planning order: those of the request itself
+        (``interacao=None``) or of one interaction; or, with ``before`` (a seq), every one of
+        the request planned before that action (what a "SP 156 Finalizado" covers: not the
+        attachments of a reopening planned after it)."""
         out: list[documents.AttachmentStatus] = []
         for a in self.actions:
             if a.kind is not ActionKind.ANEXO:
                 continue
+            if before is not None and a.seq >= before:
+                continue
             p = payloads.decode(payloads.AnexoPayload, a.payload)
-            if not every and p.interacao != interacao:
+            if before is None and p.interacao != interacao:
                 continue
             out.append(
                 documents.AttachmentStatus(
@@ -364,12 +368,13 @@ class Executor:
         return self._generated(ref, m, m.series.interacao, p.descricao, html)
 
     def finalizado_doc(self, action: Action, ledger: RequestLedger) -> Mapping[str, Any]:
-        """The "SP 156 Finalizado" document, listing every attachment of the request."""
+        """The "SP 156 Finalizado" document, listing every attachment of the request up to
+        this closure."""
         p = payloads.decode(payloads.FinalizadoPayload, action.payload)
         m = self.servico(p.servico)
         ref = self.process(action, ledger, m.unidade)
         html = documents.render_finalizado(
-            action.protocolo, p.encerramento, ledger.attachments(every=True)
+            action.protocolo, p.encerramento, ledger.attachments(before=action.seq)
         )
         return self._generated(ref, m, m.series.finalizado, p.descricao, html)
 

@@ -305,6 +305,32 @@ def test_the_opening_document_lists_each_attachment_as_it_stands(tmp_path: Path)
     assert sent.id_serie == "12" and sent.tipo.value == "G" and sent.data is None
 
 
+def test_a_finalizado_lists_the_attachments_before_it_not_those_of_a_later_reopening(
+    tmp_path: Path,
+) -> None:
+    w = World(tmp_path)
+    w.open_process()
+    opening = w.plan(b.solicitacao(anexos=[b.anexo("a1")]))
+    w.add(
+        _kind(opening, ActionKind.ANEXO, "a1"),
+        state=ActionState.DONE,
+        result={"documento_formatado": "0000701"},
+    )
+    finalizado = w.add(_closing(w, ActionKind.FINALIZADO_DOC))
+    # reopened and a new interaction with an attachment planned before the closure was sent
+    later = b.action_from(
+        NewAction(ActionKind.ANEXO, "a9", {**_kind(opening, ActionKind.ANEXO, "a1").payload}),
+        seq=finalizado.seq + 5,
+        action_id=20_000,
+    )
+    w.store.actions[later.id] = later
+    assert isinstance(w.runner.run(finalizado), outcomes.Done)
+    sent = w.sei.last_document
+    assert sent is not None and sent.conteudo is not None
+    html = unescape(sent.conteudo.decode("latin-1"))
+    assert html.count("0000701") == 1 and "não incluído" not in html
+
+
 def test_sigrc_backlink_conflict_is_quarantined_and_overload_waits(tmp_path: Path) -> None:
     w = World(tmp_path)
     w.open_process()
