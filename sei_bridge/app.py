@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sei_bridge import config, mapping
 from sei_bridge.engine import Engine, SeiGuard
+from sei_bridge.engine.dispatcher import THREADS_PER_SEI_CALL
 from sei_bridge.sei.client import SeiClient
 from sei_bridge.sigrc.client import SigrcClient
 from sei_bridge.sigrc.feed import FeedReader
@@ -33,7 +34,10 @@ class Runtime:
 
 def open_store(settings: config.Settings) -> Store:
     """The store for ``settings.database_url``, migrated to the latest schema."""
-    store = Store.from_url(settings.database_url, pool_size=settings.sei_concurrency + 4)
+    # a connection for each dispatcher thread, the feed poller and the lease renewer
+    store = Store.from_url(
+        settings.database_url, pool_size=settings.sei_concurrency * THREADS_PER_SEI_CALL + 4
+    )
     store.migrate()
     return store
 
@@ -60,6 +64,7 @@ def build_runtime(settings: config.Settings) -> Iterator[Runtime]:
             guard=SeiGuard(
                 rate_limit=settings.sei_rate_limit,
                 reset_timeout=settings.sei_breaker_reset_seconds,
+                max_in_flight=settings.sei_concurrency,
             ),
         )
         yield Runtime(settings, store, sei, sigrc, mappings, engine)

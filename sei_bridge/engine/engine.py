@@ -138,7 +138,9 @@ class Engine:
         self.settings = settings
         self.worker = worker or _worker_id()
         self.policy = policy or RetryPolicy()
-        self.guard = guard or SeiGuard(rate_limit=settings.sei_rate_limit, clock=clock)
+        self.guard = guard or SeiGuard(
+            rate_limit=settings.sei_rate_limit, max_in_flight=settings.sei_concurrency, clock=clock
+        )
         self.sei = GuardedSei(sei, self.guard)
         self._clock = clock
         self._poll_interval = poll_interval

@@ -112,7 +112,8 @@ def _rate(calls_per_second: float) -> Rate:
 
 
 class SeiGuard:
-    """Runs SEI calls under the rate limit and the circuit breaker; thread-safe.
+    """Runs SEI calls under the rate limit, the circuit breaker and the cap on calls in flight
+    (``max_in_flight``: ``SEI_BRIDGE_SEI_CONCURRENCY``); thread-safe.
 
     pybreaker's own ``call()`` holds the breaker's lock for the whole call, which would let
     only one SEI call run at a time; here the lock is held only to read and update the
@@ -125,8 +126,12 @@ class SeiGuard:
         rate_limit: float = 20.0,
         fail_max: int = DEFAULT_BREAKER_FAIL_MAX,
         reset_timeout: float = DEFAULT_BREAKER_RESET_SECONDS,
+        max_in_flight: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._in_flight = (
+            threading.BoundedSemaphore(max_in_flight) if max_in_flight is not None else None
+        )
         self._breaker = pybreaker.CircuitBreaker(
             fail_max=fail_max,
             reset_timeout=reset_timeout,
@@ -153,7 +158,14 @@ class SeiGuard:
         return opened.timestamp() + self._reset_timeout
 
     def call(self, operation: str, func: Callable[[], _T]) -> _T:
-        """Run ``func`` (one SEI operation) if the circuit lets it, after a rate-limit slot."""
+        """Run ``func`` (one SEI operation) if the circuit lets it, once fewer than
+        ``max_in_flight`` calls are running, after a rate-limit slot."""
+        if self._in_flight is None:
+            return self._call(operation, func)
+        with self._in_flight:
+            return self._call(operation, func)
+
+    def _call(self, operation: str, func: Callable[[], _T]) -> _T:
         self._before(operation)
         if self._limiter is not None and not self._limiter.try_acquire(
             "sei", blocking=True, timeout=_RATE_WAIT_MAX

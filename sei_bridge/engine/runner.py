@@ -70,10 +70,17 @@ class ActionRunner:
             action
         )
 
-    def run(self, action: Action) -> outcomes.Outcome:
-        """Probe and/or send; never raises (an unexpected error is an outcome too)."""
+    def run(
+        self, action: Action, ledger_entries: Sequence[LedgerEntry] | None = None
+    ) -> outcomes.Outcome:
+        """Probe and/or send; never raises (an unexpected error is an outcome too).
+
+        ``ledger_entries``: the request's ledger if the caller read it already (the dispatcher
+        reads those of a claimed batch at once, after the claim); else it is read here."""
         try:
-            ledger = executors.RequestLedger(tuple(self._read_ledger(action.protocolo)))
+            if ledger_entries is None:
+                ledger_entries = self._read_ledger(action.protocolo)
+            ledger = executors.RequestLedger(tuple(ledger_entries))
         except errors.StoreError as exc:
             # nothing was sent; an action that needed a probe still needs it
             if self.must_probe(action):

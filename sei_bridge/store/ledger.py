@@ -48,6 +48,7 @@ __all__ = [
     "get_action",
     "get_request",
     "ledger_of",
+    "ledgers_of",
     "lock_request",
     "plan_event",
     "record_progress",
@@ -166,6 +167,21 @@ def ledger_of(conn: Connection, protocolo: str) -> list[LedgerEntry]:
     """A request's actions as :class:`LedgerEntry` rows, by seq."""
     query = sa.select(*_LEDGER_COLUMNS).where(_A.c.protocolo == protocolo).order_by(_A.c.seq)
     return [LedgerEntry.from_row(r) for r in conn.execute(query).mappings()]
+
+
+def ledgers_of(conn: Connection, protocolos: Sequence[str]) -> dict[str, list[LedgerEntry]]:
+    """:func:`ledger_of` for several requests in one query (every one asked is a key)."""
+    ledgers: dict[str, list[LedgerEntry]] = {p: [] for p in protocolos}
+    if not ledgers:
+        return ledgers
+    query = (
+        sa.select(_A.c.protocolo, *_LEDGER_COLUMNS)
+        .where(_A.c.protocolo.in_(sorted(ledgers)))
+        .order_by(_A.c.protocolo, _A.c.seq)
+    )
+    for row in conn.execute(query).mappings():
+        ledgers[row["protocolo"]].append(LedgerEntry.from_row(row))
+    return ledgers
 
 
 def _action_summary(a: Action) -> dict[str, Any]:

@@ -306,6 +306,12 @@ class Store:
         with self._db.read("reading a request's ledger") as conn:
             return ledger.ledger_of(conn, protocolo)
 
+    def ledgers_of(self, protocolos: Sequence[str]) -> dict[str, list[LedgerEntry]]:
+        """:meth:`ledger_of` of several requests in one read (the dispatcher reads those of a
+        claimed batch at once)."""
+        with self._db.read("reading the ledgers of claimed requests", snapshot=True) as conn:
+            return ledger.ledgers_of(conn, protocolos)
+
     def next_due_at(self, *, now: TimeLike | None = None) -> dt.datetime | None:
         """When :meth:`claim_due_actions` can next return something (None: nothing waits)."""
         at = self._now(now)

@@ -367,6 +367,9 @@ class FakeStore:
             for a in self.actions_of(protocolo)
         ]
 
+    def ledgers_of(self, protocolos: Sequence[str]) -> dict[str, list[LedgerEntry]]:
+        return {p: self.ledger_of(p) for p in protocolos}
+
     # the rest of LedgerStore is not used by the dispatcher
     @contextlib.contextmanager
     def poller_lock(self) -> Iterator[bool]:  # pragma: no cover - not used

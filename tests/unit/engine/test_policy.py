@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -90,3 +91,27 @@ def test_the_rate_limit_spaces_calls() -> None:
         guard.call("op", lambda: None)
     # 20 per second: the 21st..30th call wait for the next second
     assert time.monotonic() - started >= 0.9
+
+
+def test_the_guard_caps_the_sei_calls_in_flight() -> None:
+    guard = SeiGuard(rate_limit=0, max_in_flight=2)
+    lock = threading.Lock()
+    running = peak = 0
+
+    def call() -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+
+    threads = [
+        threading.Thread(target=guard.call, args=("incluirDocumento", call)) for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak == 2

@@ -102,6 +102,10 @@ def test_the_narrow_ledger_read_has_states_results_and_only_anexo_payloads(store
     ]
     assert entries[0].payload == {} != full[0].payload
     assert store.ledger_of("nobody") == []
+    b.planned_request(store, "P2", sequencia=2)
+    many = store.ledgers_of(["P2", "P1", "nobody"])
+    assert many == {"P1": entries, "P2": store.ledger_of("P2"), "nobody": []}
+    assert [e.seq for e in many["P2"]] == [0, 1, 2, 3]
 
 
 def test_only_the_head_of_each_request_is_claimed(store: Store) -> None:
