@@ -44,9 +44,8 @@ log = logging.getLogger(__name__)
 DEFAULT_POLL_INTERVAL = 1.0
 #: polls of one feed pass at most (each reads up to the reader's max_pages pages)
 _MAX_POLLS_PER_PASS = 1000
-#: events read per planning pass, and planned per round of sync_until_idle before dispatching
+#: events read per planning pass
 _PLAN_BATCH = 500
-_PLAN_PER_ROUND = 5000
 
 Progress = Callable[[int, int], None]
 
@@ -148,6 +147,10 @@ class Engine:
         self._caught_up = False
         #: the last poll found another process holding the poller lock
         self._polled_elsewhere = False
+        #: the last complete feed round of sync_until_idle: caught up, or why SIGRC could not
+        #: be read
+        self._round_caught_up = False
+        self._feed_problem: str | None = None
         self.catalog = ExtensionCatalog(self.sei, clock=clock)
         executor = Executor(
             sei=self.sei,
@@ -237,66 +240,110 @@ class Engine:
     ) -> SyncReport:
         """Poll, plan and dispatch until the feed is drained, every settled event is planned
         and no action is due or waiting on a backoff timer (waiting for the timers as needed),
-        or until ``max_seconds``. ``progress(done, total)`` is called as actions settle."""
+        or until ``max_seconds``. ``progress(done, total)`` is called as actions settle.
+
+        The feed is read and planned on a thread of its own (:class:`_Feeder`) while this one
+        dispatches, so the first actions reach SEI while a large backlog is still being read
+        (one after the other, SEI sat idle for the first 10 s of a 1,000-request backlog).
+        """
         started = time.monotonic()
         deadline = None if max_seconds is None else started + max_seconds
         report = SyncReport(idle=False, seconds=0.0)
         tracker = _ProgressTracker(self.store, progress)
-        while not self._stop.is_set():
-            received = self._poll_pass(report)
-            planned = 0
-            # a bounded share per round, so a large backlog starts reaching SEI early
-            while not self._stop.is_set() and planned < _PLAN_PER_ROUND:
-                planning = self._planning.run(limit=_PLAN_BATCH)
-                if not planning.events:
+        feeder = _Feeder(self, report, tracker)
+        feeder.start()
+        try:
+            while not self._stop.is_set():
+                feeder.raise_error()
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                stats = self._dispatcher.run(max_seconds=remaining, on_finished=tracker.finished)
+                report.outcomes.update(stats.outcomes)
+                if stats.stopped is not None:
+                    raise stats.stopped
+                if deadline is not None and time.monotonic() >= deadline:
+                    report.reason = "time limit reached" + (
+                        f" ({self._feed_problem})" if self._feed_problem else ""
+                    )
                     break
-                planned += planning.events
-                report.events_planned += planning.events
-                report.actions_planned += planning.actions
-                tracker.planned(planning.actions)
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            stats = self._dispatcher.run(max_seconds=remaining, on_finished=tracker.finished)
-            report.outcomes.update(stats.outcomes)
-            if stats.stopped is not None:
-                raise stats.stopped
-            if deadline is not None and time.monotonic() >= deadline:
-                report.reason = "time limit reached"
-                break
-            if received or planned or stats.ran:
-                continue  # something moved: go round again before deciding to wait
-            wait = self._idle_wait(report, stats.circuit_open_until)
-            if wait is None:
-                report.idle = True
-                report.reason = None
-                break
-            if deadline is not None:
-                wait = min(wait, max(0.0, deadline - time.monotonic()))
-            self._stop.wait(wait)
-        if self._stop.is_set() and not report.idle:
-            report.reason = report.reason or "stop requested"
+                if stats.ran:
+                    continue  # something moved: go round again before deciding to wait
+                # nothing was due: idle only if a feed round begun after this found nothing
+                quiet = feeder.next_round_is_quiet(deadline)
+                feeder.raise_error()
+                if not quiet:
+                    continue
+                wait = self._idle_wait(stats.circuit_open_until)
+                if wait is None:
+                    report.idle = True
+                    report.reason = None
+                    break
+                if deadline is not None:
+                    wait = min(wait, max(0.0, deadline - time.monotonic()))
+                feeder.wait_for_work(wait)
+        finally:
+            feeder.stop()
+        feeder.raise_error()
+        if not report.idle and report.reason is None:
+            report.reason = self._feed_problem or (
+                "stop requested" if self._stop.is_set() else None
+            )
         status = self.store.status()
         report.actions_by_state = status.actions_by_state()
         report.inbox_by_state = dict(status.inbox)
         report.seconds = time.monotonic() - started
         return report
 
-    def _poll_pass(self, report: SyncReport) -> int:
-        """Poll until the feed is caught up; SIGRC being unavailable ends the pass early."""
-        received = 0
+    def _feed_round(
+        self,
+        report: SyncReport,
+        tracker: _ProgressTracker,
+        halt: threading.Event,
+        on_planned: Callable[[], None],
+    ) -> bool:
+        """Read the feed until caught up, planning what has settled after each read, so the
+        first actions are claimable long before a large backlog is read to its end; SIGRC
+        being unavailable ends the reading early. ``on_planned()`` is called after each planning
+        batch that handled events. True when anything moved."""
+        received = planned = 0
         self._caught_up = False
+        problem: str | None = None
         try:
             for _ in range(_MAX_POLLS_PER_PASS):
                 received += self.poll_once()
-                if self._caught_up or self._polled_elsewhere or self._stop.is_set():
+                planned += self._plan_settled(report, tracker, halt, on_planned)
+                if self._caught_up or self._polled_elsewhere or halt.is_set():
                     break
-            report.reason = None
         except errors.SigrcUnavailable as exc:
-            report.reason = f"SIGRC feed unavailable: {exc}"
+            problem = f"SIGRC feed unavailable: {exc}"
             log.warning("feed poll failed: %s", exc)
+        # what _idle_wait reads: the last complete round's view, not one in progress
+        self._round_caught_up, self._feed_problem = self._caught_up, problem
+        # what settled meanwhile (another process polls, or the feed could not be read)
+        planned += self._plan_settled(report, tracker, halt, on_planned)
         report.events_received += received
-        return received
+        return bool(received or planned)
 
-    def _idle_wait(self, report: SyncReport, circuit_until: float | None) -> float | None:
+    def _plan_settled(
+        self,
+        report: SyncReport,
+        tracker: _ProgressTracker,
+        halt: threading.Event,
+        on_planned: Callable[[], None],
+    ) -> int:
+        """Plan every settled event, a batch per pass; returns the events handled."""
+        handled = 0
+        while not halt.is_set():
+            planning = self._planning.run(limit=_PLAN_BATCH)
+            if not planning.events:
+                break
+            handled += planning.events
+            report.events_planned += planning.events
+            report.actions_planned += planning.actions
+            tracker.planned(planning.actions)
+            on_planned()
+        return handled
+
+    def _idle_wait(self, circuit_until: float | None) -> float | None:
         """Seconds to wait before the next round, or None when there is nothing left to do."""
         now = self._clock()
         waits: list[float] = []
@@ -306,12 +353,110 @@ class Engine:
         if due is not None:
             waits.append(max(0.0, due.timestamp() - now))
         pending_events = self.store.status().inbox.get("PENDING", 0)
-        if pending_events or not self._caught_up or report.reason:
+        if pending_events or not self._round_caught_up or self._feed_problem:
             # events wait to settle (feed lag) or SIGRC must be asked again
             waits.append(self._poll_interval)
         if not waits:
             return None
         return min(waits)
+
+
+class _Feeder:
+    """The thread of :meth:`Engine.sync_until_idle` that reads the feed and plans, round after
+    round, while the calling thread dispatches. After a round that moved nothing it waits a poll
+    interval (events may be settling) unless the dispatching thread asks for a round at once.
+    An error stops it and is raised in the dispatching thread by :meth:`raise_error`."""
+
+    def __init__(self, engine: Engine, report: SyncReport, tracker: _ProgressTracker) -> None:
+        self._engine = engine
+        self._report = report
+        self._tracker = tracker
+        self._halt = threading.Event()
+        #: wakes the thread from its wait between rounds
+        self._nudge = threading.Event()
+        #: set when a round moved something (the dispatcher may have work again)
+        self._work = threading.Event()
+        self._changed = threading.Condition()
+        self._rounds = 0
+        #: planning batches done (each may have made actions claimable)
+        self._batches = 0
+        self._last_moved = True
+        self._in_round = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sei-bridge-feeder", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self._nudge.set()
+        with self._changed:
+            self._changed.notify_all()
+        self._thread.join()
+
+    def raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def next_round_is_quiet(self, deadline: float | None) -> bool:
+        """Start a round now (or right after the one in progress) and wait for it; True when
+        it found nothing new and planned nothing. False as soon as a planning batch ends (there
+        may be work to dispatch), and at once on stop, error or deadline."""
+        stop = self._engine._stop
+        with self._changed:
+            batches = self._batches
+            # a round in progress may have begun before the caller last looked at the ledger:
+            # only the next one counts
+            target = self._rounds + (2 if self._in_round else 1)
+            self._nudge.set()
+            while self._rounds < target:
+                if self._halt.is_set() or stop.is_set() or self._error is not None:
+                    return False
+                if self._batches != batches:
+                    return False
+                timeout = 1.0 if deadline is None else deadline - time.monotonic()
+                if timeout <= 0:
+                    return False
+                self._changed.wait(min(timeout, 1.0))
+            return not self._last_moved
+
+    def wait_for_work(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, waking early when a round moves something or on stop."""
+        self._work.clear()
+        deadline = time.monotonic() + seconds
+        while not self._engine._stop.is_set() and not self._halt.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._work.wait(min(left, 0.2)):
+                return
+
+    def _planned(self) -> None:
+        self._work.set()
+        with self._changed:
+            self._batches += 1
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        engine = self._engine
+        try:
+            while not self._halt.is_set() and not engine._stop.is_set():
+                with self._changed:
+                    self._in_round = True
+                    self._nudge.clear()
+                moved = engine._feed_round(self._report, self._tracker, self._halt, self._planned)
+                if moved:
+                    self._work.set()
+                with self._changed:
+                    self._in_round = False
+                    self._rounds += 1
+                    self._last_moved = moved
+                    self._changed.notify_all()
+                if not moved:
+                    self._nudge.wait(engine._poll_interval)
+        except BaseException as exc:  # thread boundary: handed to the dispatching thread
+            self._error = exc
+            with self._changed:
+                self._changed.notify_all()
 
 
 class _ProgressTracker:
