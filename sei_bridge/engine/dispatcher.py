@@ -14,11 +14,10 @@ idle: measured on a 1,000-request backlog against a 50 ms SEI, 7 of 8 slots were
 average; the spare threads keep all of them busy. Whenever a thread is free the dispatcher
 claims a batch (one transaction, enough that the threads never wait on the database), reads
 the claimed requests' ledgers in one query, and each finished action is marked by its own
-thread (one transaction). The
-store only hands out the head of each request, so actions of one request run strictly in order
-while different requests run in parallel; when an action finishes, the next one of its request
-becomes claimable and is picked up by the next claim. Nothing per request is kept in memory
-beyond the batch in flight, so memory stays flat however large the backlog.
+thread (one transaction). The store only hands out the head of each request, so actions of one
+request run strictly in order while different requests run in parallel; when an action
+finishes, the next one of its request becomes claimable and is picked up by the next claim.
+Nothing per request is kept in memory beyond the batch in flight.
 
 Leases: each claim leases its actions for ``lease_seconds``; a renewer thread extends the lease
 of every action in flight for longer than a third of it, so a slow call is not taken over by
