@@ -475,10 +475,9 @@ class _ProgressTracker:
     def planned(self, count: int) -> None:
         if self._progress is None or not count:
             return
-        with self._lock:
+        with self._lock:  # held while reporting: the feeder and the dispatcher both report
             self._total += count
-            done, total = self._done, self._total
-        self._progress(done, total)
+            self._progress(self._done, self._total)
 
     def finished(self, action: Action, outcome: outcomes.Outcome) -> None:
         if self._progress is None:
@@ -487,6 +486,6 @@ class _ProgressTracker:
             return
         with self._lock:
             self._done += 1
-            self._total = max(self._total, self._done)
-            done, total = self._done, self._total
-        self._progress(done, total)
+            # a batch's actions can settle before the planner reports the batch: show the
+            # total as at least what is done, without counting those actions twice later
+            self._progress(self._done, max(self._total, self._done))
