@@ -167,9 +167,9 @@ class Store:
             return ledger.get_request(conn, protocolo)
 
     def request_ledger(self, protocolo: str) -> tuple[RequestRow | None, list[LedgerEntry]]:
-        """The request row and its actions (narrow, by seq), as of one moment: what the planner
-        reads before planning an event of the request."""
-        with self._db.read("reading a request and its ledger", snapshot=True) as conn:
+        """The request row and its actions (narrow, by seq): what the planner reads before
+        planning an event of the request (only the planner adds actions to a request)."""
+        with self._db.read("reading a request and its ledger") as conn:
             return ledger.get_request(conn, protocolo), ledger.ledger_of(conn, protocolo)
 
     def set_aside_interacoes(self, protocolo: str, *, before: int) -> list[str | None]:
@@ -309,7 +309,7 @@ class Store:
     def ledgers_of(self, protocolos: Sequence[str]) -> dict[str, list[LedgerEntry]]:
         """:meth:`ledger_of` of several requests in one read (the dispatcher reads those of a
         claimed batch at once)."""
-        with self._db.read("reading the ledgers of claimed requests", snapshot=True) as conn:
+        with self._db.read("reading the ledgers of claimed requests") as conn:
             return ledger.ledgers_of(conn, protocolos)
 
     def next_due_at(self, *, now: TimeLike | None = None) -> dt.datetime | None:
