@@ -73,9 +73,10 @@ def _sei_methods() -> list[str]:
     ]
 
 
-def _install_recorder(calls: list[Any], *, keep: bool) -> None:
+def _install_recorder(calls: list[Any], first: list[float], *, keep: bool) -> None:
     """Wrap SeiClient's public methods so each outermost call appends to ``calls``: a
-    :class:`Call` if ``keep``, else only its name (nothing held but a string reference)."""
+    :class:`Call` if ``keep``, else only its name (nothing held but a string reference);
+    ``first`` gets the time the first call ended."""
     from sei_bridge.sei.client import SeiClient
 
     depth = threading.local()
@@ -97,6 +98,8 @@ def _install_recorder(calls: list[Any], *, keep: bool) -> None:
             finally:
                 depth.level = level
                 if level == 0:
+                    if not first:
+                        first.append(time.monotonic())
                     calls.append(Call(__n, kw, result, error) if keep else __n)
 
         setattr(SeiClient, name, recorded)
@@ -136,6 +139,8 @@ class _MemorySampler:
         by_trace = highest.compare_to(baseline, "traceback")[:3]
         return {
             "traced_mb_at_highest": round(self.highest_bytes / 2**20, 1),
+            # the highest point between samples, transient peaks included
+            "traced_mb_peak": round(tracemalloc.get_traced_memory()[1] / 2**20, 1),
             "growth_by_line": [
                 {
                     "where": f"{s.traceback[0].filename}:{s.traceback[0].lineno}",
@@ -158,7 +163,8 @@ def engine_role(args: argparse.Namespace) -> dict[str, Any]:
     if args.tracemalloc:
         tracemalloc.start(12)
     calls: list[Any] = []
-    _install_recorder(calls, keep=args.record is not None)
+    first: list[float] = []
+    _install_recorder(calls, first, keep=args.record is not None)
     settings = config.load_settings()
     with app.build_runtime(settings) as rt:
         sampler = _MemorySampler(args.tracemalloc) if args.tracemalloc else None
@@ -172,6 +178,7 @@ def engine_role(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {
         "seconds": seconds,
         "cpu_s": cpu,
+        "first_call_s": first[0] - started if first else None,
         "calls": dict(collections.Counter(names)),
         "errors": dict(
             collections.Counter(f"{c.name}: {c.error}" for c in calls if getattr(c, "error", None))

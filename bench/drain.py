@@ -186,6 +186,10 @@ def _engine_run(
     return result, sigrc, sei
 
 
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
+
+
 def _per_call(seconds: float, calls: int) -> float:
     return round(1000 * seconds / calls, 2) if calls else float("nan")
 
@@ -199,6 +203,7 @@ def throughput(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "sigrc_events": sigrc.events,
         "engine": {
             "drain_s": round(engine["seconds"], 2),
+            "first_sei_call_s": _round(engine["first_call_s"]),
             "process_wall_s": round(engine["process"]["wall_s"], 2),
             "idle": engine["report"]["idle"],
             "sei_calls": calls,
@@ -258,6 +263,7 @@ def memory(args: argparse.Namespace, tmp: Path, size: int) -> dict[str, Any]:
         "sigrc_generated_s": round(sigrc.generated_s, 1),
         "max_rss_mb": round(engine["process"]["max_rss_mb"], 1),
         "drain_s": round(engine["seconds"], 1),
+        "first_sei_call_s": _round(engine["first_call_s"]),
         "idle": report["idle"],
         "events_received": report["events_received"],
         "events_planned": report["events_planned"],
@@ -311,7 +317,11 @@ def _text(out: dict[str, Any]) -> str:
             f"{'bare':8} {b['sei_calls']:>9} {b['replay_s']:>8} {b['calls_per_s']:>8} "
             f"{b['cpu_ms_per_call']:>12} {b['replay_cpu_ms_per_call']:>12}"
         )
-    lines += ["", f"engine SEI calls: {e['sei_calls_by_operation']}"]
+    lines += [
+        "",
+        f"engine: first SEI call {e['first_sei_call_s']} s into the drain; "
+        f"SEI calls {e['sei_calls_by_operation']}",
+    ]
     if e["sei_faults_by_operation"]:
         lines.append(f"engine SOAP faults: {e['sei_faults_by_operation']}")
     if not e["idle"]:
@@ -341,14 +351,14 @@ def _text(out: dict[str, Any]) -> str:
             "",
             f"memory (engine without recording, each run stopped after {out['max_seconds']:g} s):",
             f"{'requests':>9} {'events':>7} {'peak RSS MB':>12} {'seconds':>8} {'received':>9} "
-            f"{'planned':>8} {'actions':>8} {'done':>7} {'SEI calls':>9}",
+            f"{'planned':>8} {'actions':>8} {'done':>7} {'SEI calls':>9} {'1st call s':>10}",
         ]
         for m in out["memory"]:
             lines.append(
                 f"{m['requests']:>9} {m['sigrc_events']:>7} {m['max_rss_mb']:>12} "
                 f"{m['drain_s']:>8} {m['events_received']:>9} {m['events_planned']:>8} "
-                f"{m['actions_planned']:>8} {m['actions_done']:>7} {m['sei_calls']:>9}"
-                + ("" if not m["idle"] else "  (drained)")
+                f"{m['actions_planned']:>8} {m['actions_done']:>7} {m['sei_calls']:>9} "
+                f"{m['first_sei_call_s']!s:>10}" + ("" if not m["idle"] else "  (drained)")
             )
         first, last = out["memory"][0], out["memory"][-1]
         growth = last["max_rss_mb"] / first["max_rss_mb"]
@@ -360,7 +370,8 @@ def _text(out: dict[str, Any]) -> str:
                 t = m["tracemalloc"]
                 lines.append(
                     f"tracemalloc, {m['requests']} requests (traced {t['traced_mb_at_highest']} "
-                    "MB at the highest), growth since the drain started:"
+                    f"MB at the highest sample, {t['traced_mb_peak']} MB peak), growth since the "
+                    "drain started:"
                 )
                 lines += [
                     f"  {g['mb']:>8} MB {g['blocks']:>9} blocks  {g['where']}"
