@@ -83,8 +83,6 @@ def test_calls_through_the_guard_run_concurrently() -> None:
 
 
 def test_the_rate_limit_spaces_calls() -> None:
-    import time
-
     guard = SeiGuard(rate_limit=20.0)
     started = time.monotonic()
     for _ in range(30):
@@ -97,13 +95,15 @@ def test_the_guard_caps_the_sei_calls_in_flight() -> None:
     guard = SeiGuard(rate_limit=0, max_in_flight=2)
     lock = threading.Lock()
     running = peak = 0
+    # each call waits for a second one to be in flight with it: the cap lets them in by pairs
+    pair = threading.Barrier(2, timeout=5)
 
     def call() -> None:
         nonlocal running, peak
         with lock:
             running += 1
             peak = max(peak, running)
-        time.sleep(0.05)
+        pair.wait()
         with lock:
             running -= 1
 
