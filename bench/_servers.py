@@ -15,27 +15,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
-from types import FrameType
 
 #: the credentials the bench's sandbox accepts and its engine and bare client send
 SIGLA, KEY, TOKEN = "SEI_BRIDGE", "bench-key", "bench-token"
 
 
 def _wait_for_signal() -> None:
-    stop = threading.Event()
+    from sei_bridge import serving
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, on_signal)
-    while not stop.wait(0.5):
-        pass
+    with serving.until_signalled() as stop:
+        while not stop.wait(0.5):
+            pass
 
 
 def serve_sei(latency: float, counters: Path | None) -> None:

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-from types import FrameType
 
-from sei_bridge import errors
+from sei_bridge import errors, serving
 from sei_bridge.sei.sandbox.config import (
     DEFAULT_IDENTIFICACAO_SERVICO,
     DEFAULT_MAX_EXTERNAL_MB,
@@ -151,41 +148,27 @@ def _config(args: argparse.Namespace) -> SandboxConfig:
 
 def run(args: argparse.Namespace) -> int:
     config = _config(args)
-    try:
-        sandbox = start_sandbox(config, port=args.port)
-    except OSError as exc:
-        raise errors.ConfigurationError(
-            f"cannot listen on {config.host}:{args.port} ({exc.strerror}): "
-            "choose another --port (0 picks a free one)"
-        ) from exc
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, on_signal)
-    try:
-        sigla, servico = sandbox.credentials
-        print(f"SEI sandbox endpoint: {sandbox.endpoint_url}", flush=True)
-        print(f"SEI sandbox WSDL:     {sandbox.wsdl_url}", flush=True)
-        shown = servico if servico == DEFAULT_IDENTIFICACAO_SERVICO else "(as configured)"
-        print(f"credentials: SiglaSistema {sigla}, IdentificacaoServico {shown}", flush=True)
-        print(
-            f"WSDL {config.wsdl_version}, chunked upload {config.chunked_upload.value}, "
-            f"faults {config.faults.describe()} (seed {config.seed})",
-            flush=True,
-        )
-        if config.state_path:
-            print(f"state: {config.state_path} ({sandbox.state.summary()})", flush=True)
-        while not stop.wait(0.5):
-            pass
-    finally:
-        sandbox.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    sandbox = serving.listening(
+        lambda: start_sandbox(config, port=args.port), config.host, args.port
+    )
+    with serving.until_signalled() as stop:
+        try:
+            sigla, servico = sandbox.credentials
+            print(f"SEI sandbox endpoint: {sandbox.endpoint_url}", flush=True)
+            print(f"SEI sandbox WSDL:     {sandbox.wsdl_url}", flush=True)
+            shown = servico if servico == DEFAULT_IDENTIFICACAO_SERVICO else "(as configured)"
+            print(f"credentials: SiglaSistema {sigla}, IdentificacaoServico {shown}", flush=True)
+            print(
+                f"WSDL {config.wsdl_version}, chunked upload {config.chunked_upload.value}, "
+                f"faults {config.faults.describe()} (seed {config.seed})",
+                flush=True,
+            )
+            if config.state_path:
+                print(f"state: {config.state_path} ({sandbox.state.summary()})", flush=True)
+            while not stop.wait(0.5):
+                pass
+        finally:
+            sandbox.stop()
     print(f"stopped: {sandbox.state.summary()}", flush=True)
     return 0
 

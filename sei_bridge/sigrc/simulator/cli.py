@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-from types import FrameType
 
-from sei_bridge import errors
+from sei_bridge import errors, serving
 from sei_bridge.sigrc.generator import ALL_HARD_CASES
 from sei_bridge.sigrc.simulator.config import (
     DEFAULT_BASE_PATH,
@@ -92,40 +89,26 @@ def _config(args: argparse.Namespace) -> SimulatorConfig:
 def run(args: argparse.Namespace) -> int:
     config = _config(args)
     print(f"generating {config.requests} Fazenda requests (seed {config.seed}) ...", flush=True)
-    try:
-        simulator = start_simulator(config, port=args.port)
-    except OSError as exc:
-        raise errors.ConfigurationError(
-            f"cannot listen on {config.host}:{args.port} ({exc.strerror}): "
-            "choose another --port (0 picks a free one)"
-        ) from exc
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, on_signal)
-    try:
-        print(f"SIGRC simulator: {simulator.base_url}", flush=True)
-        if config.token == DEV_TOKEN:
-            print(
-                f"token: {DEV_TOKEN} (development token; set {TOKEN_VARIABLE} or --token "
-                "for another)",
-                flush=True,
-            )
-        else:
-            print(f"token: as given by --token or {TOKEN_VARIABLE} (not shown)", flush=True)
-        written = len(simulator.state.written)
-        print(f"{written} events written, {simulator.state.pending_count} to come", flush=True)
-        while not stop.wait(0.5):
-            pass
-    finally:
-        simulator.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    simulator = serving.listening(
+        lambda: start_simulator(config, port=args.port), config.host, args.port
+    )
+    with serving.until_signalled() as stop:
+        try:
+            print(f"SIGRC simulator: {simulator.base_url}", flush=True)
+            if config.token == DEV_TOKEN:
+                print(
+                    f"token: {DEV_TOKEN} (development token; set {TOKEN_VARIABLE} or --token "
+                    "for another)",
+                    flush=True,
+                )
+            else:
+                print(f"token: as given by --token or {TOKEN_VARIABLE} (not shown)", flush=True)
+            written = len(simulator.state.written)
+            print(f"{written} events written, {simulator.state.pending_count} to come", flush=True)
+            while not stop.wait(0.5):
+                pass
+        finally:
+            simulator.stop()
     state = simulator.state
     served = sum(state.served.values())
     print(f"stopped: {served} events served, overloads {state.overloads}", flush=True)
