@@ -1,18 +1,21 @@
 """What the two fake servers' commands (``sandbox sei``, ``sandbox sigrc``) share: binding a
-port with a one-line error, and serving until SIGINT or SIGTERM."""
+port with a one-line error, serving until SIGINT or SIGTERM, and running on their own
+(``python -m ...``) with sei-bridge's one-line errors."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import signal
+import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import TypeVar
 
 from sei_bridge import errors
 
-__all__ = ["listening", "until_signalled"]
+__all__ = ["listening", "standalone", "until_signalled"]
 
 _T = TypeVar("_T")
 
@@ -47,3 +50,21 @@ def until_signalled() -> Iterator[threading.Event]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def standalone(
+    prog: str,
+    description: str | None,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Parse ``argv`` and ``run`` a command outside ``sei-bridge``: a SeiBridgeError becomes
+    one ``sei-bridge: error:`` line and exit status 2, as under ``sei-bridge``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_arguments(parser)
+    try:
+        return run(parser.parse_args(argv))
+    except errors.SeiBridgeError as exc:
+        print(f"sei-bridge: error: {exc}", file=sys.stderr)
+        return 2

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sei_bridge import errors, serving
+from sei_bridge import serving
 from sei_bridge.sei.sandbox.config import (
     DEFAULT_IDENTIFICACAO_SERVICO,
     DEFAULT_MAX_EXTERNAL_MB,
@@ -175,13 +175,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox without the rest of the ``sei-bridge`` command."""
-    parser = argparse.ArgumentParser(prog="sei-bridge sandbox sei", description=__doc__)
-    add_arguments(parser)
-    try:
-        return run(parser.parse_args(argv))
-    except errors.SeiBridgeError as exc:
-        print(f"sei-bridge: error: {exc}", file=sys.stderr)
-        return 2
+    return serving.standalone("sei-bridge sandbox sei", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

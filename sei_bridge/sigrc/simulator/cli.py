@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sei_bridge import errors, serving
+from sei_bridge import serving
 from sei_bridge.sigrc.generator import ALL_HARD_CASES
 from sei_bridge.sigrc.simulator.config import (
     DEFAULT_BASE_PATH,
@@ -117,13 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator without the rest of the ``sei-bridge`` command."""
-    parser = argparse.ArgumentParser(prog="sei-bridge sandbox sigrc", description=__doc__)
-    add_arguments(parser)
-    try:
-        return run(parser.parse_args(argv))
-    except errors.SeiBridgeError as exc:
-        print(f"sei-bridge: error: {exc}", file=sys.stderr)
-        return 2
+    return serving.standalone("sei-bridge sandbox sigrc", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":
