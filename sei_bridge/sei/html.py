@@ -2,8 +2,11 @@
 
 What a real SEI 4.1 does with the HTML it receives (base64 in ``Conteudo``), and what follows:
 
-- it stores the HTML as Latin-1 and turns every character outside Latin-1 into ``?``: so every
-  such character is sent as a numeric character reference (``&#128512;``), which survives;
+- it runs PHP's ``utf8_decode`` on the bytes and stores the result as Latin-1: bytes that are not
+  UTF-8 (Latin-1 ``ç`` as 0xE7) and every character outside Latin-1 become ``?``. So the bytes
+  sent are pure ASCII, every other character as a numeric character reference (``&#231;``,
+  ``&#128512;``): ASCII is valid UTF-8, passes ``utf8_decode`` unchanged, and reads the same under
+  any charset an SEI version stores in;
 - it refuses raw ``<script>`` ("Documento possui código de script oculto no conteúdo.") and,
   in a whole page (``<html><body>…``), even escaped script text ("Documento possui conteúdo não
   permitido (0004869)."), while the same escaped text inside a fragment is accepted: so only
@@ -34,21 +37,19 @@ _SCRIPT_URL_IN_TAG = re.compile(r"<[^>]*(java|vb)script\s*:", re.IGNORECASE)
 _SCRIPT_SCHEME = re.compile(r"((?:java|vb)script\s*):", re.IGNORECASE)
 
 
-def _reference_outside_latin1(text: str) -> str:
-    out: list[str] = []
-    for ch in text:
-        code = ord(ch)
-        if code < 256:
-            out.append(ch)
-        elif 0xD800 <= code <= 0xDFFF:
-            out.append("&#65533;")  # a lone surrogate (broken input): the replacement character
-        else:
-            out.append(f"&#{code};")
-    return "".join(out)
+# A lone surrogate (broken input) cannot be encoded at all: it becomes the replacement character.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _ascii_references(text: str) -> str:
+    """``text`` in ASCII, every other character as a numeric character reference."""
+    if text.isascii():
+        return text
+    return _SURROGATES.sub("\ufffd", text).encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 def escape_text(text: str) -> str:
-    """``text`` as HTML text content: markup escaped, non-Latin-1 as ``&#N;``, newlines as
+    """``text`` as HTML text content: markup escaped, non-ASCII as ``&#N;``, newlines as
     ``<br />``.
 
     ``<``, ``>``, ``&`` and both quotes are escaped, so ``<script>``, ``]]>`` or an attribute
@@ -57,12 +58,13 @@ def escape_text(text: str) -> str:
     """
     cleaned = _CONTROLS.sub("", text)
     escaped = html.escape(cleaned, quote=True)
-    referenced = _SCRIPT_SCHEME.sub(r"\1&#58;", _reference_outside_latin1(escaped))
+    referenced = _SCRIPT_SCHEME.sub(r"\1&#58;", _ascii_references(escaped))
     return _NEWLINES.sub("<br />", referenced)
 
 
 def render_fragment(html_fragment: str) -> bytes:
-    """Latin-1 bytes of an HTML fragment, ready for ``Documento.Conteudo``.
+    """ASCII bytes of an HTML fragment, ready for ``Documento.Conteudo``: every character
+    outside ASCII as a numeric character reference, so SEI's ``utf8_decode`` keeps it.
 
     Raises ValueError for a whole page (``<html>``, ``<body>``, ``<!DOCTYPE>``) or anything that
     SEI's script filter refuses (``<script>``, ``on*=`` handlers, ``javascript:`` URLs): those
@@ -74,7 +76,7 @@ def render_fragment(html_fragment: str) -> bytes:
         raise ValueError("HTML for SEI must not contain <script>: escape text with escape_text()")
     if _EVENT_HANDLER.search(html_fragment) or _SCRIPT_URL_IN_TAG.search(html_fragment):
         raise ValueError("HTML for SEI must not contain event handlers or javascript: URLs")
-    return _reference_outside_latin1(html_fragment).encode("latin-1")
+    return _ascii_references(html_fragment).encode("ascii")
 
 
 class FragmentBuilder:
@@ -116,9 +118,9 @@ class FragmentBuilder:
         return self
 
     def html(self) -> str:
-        """The fragment as text (non-Latin-1 already referenced by escape_text)."""
+        """The fragment as text (non-ASCII already referenced by escape_text)."""
         return "".join(self._parts)
 
     def render(self) -> bytes:
-        """The fragment as Latin-1 bytes for ``Documento.Conteudo`` (see render_fragment)."""
+        """The fragment as ASCII bytes for ``Documento.Conteudo`` (see render_fragment)."""
         return render_fragment(self.html())

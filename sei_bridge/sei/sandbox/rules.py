@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
+import html.entities
 import re
 
 from sei_bridge.sei.sandbox.model import latin1_text
@@ -24,6 +25,7 @@ __all__ = [
     "decode_base64",
     "parse_data",
     "stored_html",
+    "utf8_decode",
 ]
 
 INFRA_VALIDACAO = "INFRA_VALIDACAO"
@@ -162,19 +164,107 @@ def decode_base64(value: str) -> bytes:
         raise SeiFault(CORROMPIDO) from None
 
 
-def stored_html(raw: bytes) -> bytes:
-    """Generated-document HTML as SEI stores it: Latin-1, characters outside it as ``?``.
+def _utf8_trail(byte: int) -> bool:
+    return 0x80 <= byte <= 0xBF
 
-    UTF-8 input is converted (PHP's utf8_decode: what does not fit becomes ``?``); bytes that
-    are not UTF-8 are taken as Latin-1 already (what a careful client sends).
-    """
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
+
+def _utf8_lead(byte: int) -> bool:
+    return byte < 0x80 or 0xC2 <= byte <= 0xF4
+
+
+def _next_utf8_char(raw: bytes, pos: int) -> tuple[int | None, int]:
+    """PHP's ``php_next_utf8_char`` (ext/standard/html.c): the code point at ``pos`` (None for
+    an ill-formed sequence) and the position after it, skipping ill-formed bytes the way PHP
+    does (UTR #36, strategy 2: a byte that may start a valid sequence is never swallowed)."""
+    size = len(raw)
+    c = raw[pos]
+    if c < 0x80:
+        return c, pos + 1
+    if c < 0xC2:
+        return None, pos + 1
+    if c < 0xE0:
+        if size - pos < 2:
+            return None, pos + 1
+        if not _utf8_trail(raw[pos + 1]):
+            return None, pos + (1 if _utf8_lead(raw[pos + 1]) else 2)
+        return ((c & 0x1F) << 6) | (raw[pos + 1] & 0x3F), pos + 2
+    if c < 0xF0:
+        avail = size - pos
+        if avail < 3 or not _utf8_trail(raw[pos + 1]) or not _utf8_trail(raw[pos + 2]):
+            if avail < 2 or _utf8_lead(raw[pos + 1]):
+                return None, pos + 1
+            if avail < 3 or _utf8_lead(raw[pos + 2]):
+                return None, pos + 2
+            return None, pos + 3
+        code = ((c & 0x0F) << 12) | ((raw[pos + 1] & 0x3F) << 6) | (raw[pos + 2] & 0x3F)
+        if code < 0x800 or 0xD800 <= code <= 0xDFFF:
+            return None, pos + 3
+        return code, pos + 3
+    if c < 0xF5:
+        avail = size - pos
+        if (
+            avail < 4
+            or not _utf8_trail(raw[pos + 1])
+            or not _utf8_trail(raw[pos + 2])
+            or not _utf8_trail(raw[pos + 3])
+        ):
+            if avail < 2 or _utf8_lead(raw[pos + 1]):
+                return None, pos + 1
+            if avail < 3 or _utf8_lead(raw[pos + 2]):
+                return None, pos + 2
+            if avail < 4 or _utf8_lead(raw[pos + 3]):
+                return None, pos + 3
+            return None, pos + 4
+        code = (
+            ((c & 0x07) << 18)
+            | ((raw[pos + 1] & 0x3F) << 12)
+            | ((raw[pos + 2] & 0x3F) << 6)
+            | (raw[pos + 3] & 0x3F)
+        )
+        if code < 0x10000 or code > 0x10FFFF:
+            return None, pos + 4
+        return code, pos + 4
+    return None, pos + 1
+
+
+def utf8_decode(raw: bytes) -> bytes:
+    """PHP's ``utf8_decode`` (PHP 8.2, what SEI 4.1 runs on ``Conteudo``): UTF-8 to Latin-1,
+    every ill-formed sequence and every code point above U+00FF as one ``?``."""
+    if raw.isascii():
         return raw
-    if text.isascii():
-        return raw
-    return text.encode("latin-1", "replace")
+    out = bytearray()
+    pos = 0
+    while pos < len(raw):
+        code, pos = _next_utf8_char(raw, pos)
+        out.append(code if code is not None and code <= 0xFF else 0x3F)
+    return bytes(out)
+
+
+# EditorRN::converterHTML (SEI 4.1): InfraString::acentuarHTML, whose loop covers the first 18
+# letters of its lists (so ñ and Ñ stay as they are), then ten symbols.
+_ACENTUADAS = "áãàäâéèëêíïóõôöúüç"
+_ENTITIES = {
+    **{ch: f"&{html.entities.codepoint2name[ord(ch)]};" for ch in _ACENTUADAS},
+    **{ch.upper(): f"&{html.entities.codepoint2name[ord(ch.upper())]};" for ch in _ACENTUADAS},
+    **{ch: f"&{html.entities.codepoint2name[ord(ch)]};" for ch in "°ºª¹²³£¢§¬"},
+}
+_ENTITY_BYTES = {ord(ch.encode("latin-1")): name.encode("ascii") for ch, name in _ENTITIES.items()}
+
+
+def converter_html(latin1: bytes) -> bytes:
+    """SEI's ``EditorRN::converterHTML`` on Latin-1 bytes: accented letters and a few symbols
+    as named entities (what a real SEI 4.1.0 stored for UTF-8 ``Solicitação``:
+    ``Solicita&ccedil;&atilde;o``)."""
+    if latin1.isascii():
+        return latin1
+    return b"".join(_ENTITY_BYTES.get(byte, bytes((byte,))) for byte in latin1)
+
+
+def stored_html(raw: bytes) -> bytes:
+    """Generated-document HTML as SEI 4.1 stores it (Latin-1): ``utf8_decode`` of the bytes
+    received, then ``converterHTML``. Bytes that are not UTF-8 (a client sending Latin-1) and
+    characters outside Latin-1 are lost as ``?``, exactly as on a real SEI."""
+    return converter_html(utf8_decode(raw))
 
 
 _RAW_SCRIPT = re.compile(rb"<\s*script", re.IGNORECASE)

@@ -300,7 +300,7 @@ def test_the_opening_document_lists_each_attachment_as_it_stands(tmp_path: Path)
     assert isinstance(outcome, outcomes.Done)
     sent = w.sei.last_document
     assert sent is not None and sent.conteudo is not None
-    html = unescape(sent.conteudo.decode("latin-1"))
+    html = unescape(sent.conteudo.decode("ascii"))
     assert "0000777" in html and 'não incluído no SEI: arquivo ".png"' in html
     assert sent.id_serie == "12" and sent.tipo.value == "G" and sent.data is None
 
@@ -327,7 +327,7 @@ def test_a_finalizado_lists_the_attachments_before_it_not_those_of_a_later_reope
     assert isinstance(w.runner.run(finalizado), outcomes.Done)
     sent = w.sei.last_document
     assert sent is not None and sent.conteudo is not None
-    html = unescape(sent.conteudo.decode("latin-1"))
+    html = unescape(sent.conteudo.decode("ascii"))
     assert html.count("0000701") == 1 and "não incluído" not in html
 
 
