@@ -51,7 +51,7 @@ def test_stored_html_is_what_a_real_sei_410_stored() -> None:
     assert stored_html(b"Solicita&#231;&#227;o") == b"Solicita&#231;&#227;o"
 
 
-@pytest.mark.skipif(shutil.which("php") is None, reason="no php on PATH to compare utf8_decode with")
+@pytest.mark.skipif(shutil.which("php") is None, reason="no php on PATH to compare with")
 def test_utf8_decode_agrees_with_php_on_random_bytes() -> None:
     rnd = random.Random(156)
     # bytes around the UTF-8 boundaries, so that most strings are nearly valid
