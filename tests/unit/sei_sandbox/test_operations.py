@@ -209,13 +209,17 @@ def test_numero_on_a_serie_without_numbering(sandbox: Harness) -> None:
     assert fault.message == "Documento com número preenchido mas o tipo Despacho não tem numeração."
 
 
-def test_generated_html_is_stored_as_latin1_and_loses_what_does_not_fit(sandbox: Harness) -> None:
+def test_generated_html_is_stored_as_sei_stores_it_losing_what_utf8_decode_loses(
+    sandbox: Harness,
+) -> None:
     protocolo = sandbox.gerar()
     sandbox.incluir(protocolo, Conteudo=_b64("<p>😀 olá</p>".encode()))  # UTF-8 sent
-    sandbox.incluir(protocolo, Conteudo=_b64(b"<p>&#128512; ol\xe1</p>"))  # referenced Latin-1
-    first, second = sandbox.state.processes()[0].documents
-    assert first.content == "<p>? olá</p>".encode("latin-1")
-    assert second.html == "<p>&#128512; olá</p>"
+    sandbox.incluir(protocolo, Conteudo=_b64(b"<p>&#128512; ol\xe1</p>"))  # Latin-1 sent
+    sandbox.incluir(protocolo, Conteudo=_b64(b"<p>&#128512; ol&#225;</p>"))  # ASCII sent
+    first, second, third = sandbox.state.processes()[0].documents
+    assert first.content == b"<p>? ol&aacute;</p>"  # utf8_decode, then converterHTML
+    assert second.content == b"<p>&#128512; ol?</p>"  # 0xE1 alone is not UTF-8
+    assert third.html == "<p>&#128512; ol&#225;</p>"  # kept as sent
 
 
 def test_string_fields_keep_characters_outside_latin1_as_references(sandbox: Harness) -> None:
