@@ -59,13 +59,22 @@ class SeiError(SeiBridgeError):
 
     ``operation`` is the SOAP operation (``gerarProcedimento``); ``fault`` is SEI's own text when
     SEI answered with a fault (SEI never echoes document content in faults, but may name a
-    protocolo or an id, which are not personal data).
+    protocolo or an id, which are not personal data); ``kind`` is the fault's
+    ``infra_tipo_excecao`` (``INFRA_VALIDACAO``, ``INFRA_ERRO``) when SEI sent one.
     """
 
-    def __init__(self, message: str, *, operation: str = "", fault: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str = "",
+        fault: str | None = None,
+        kind: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.operation = operation
         self.fault = fault
+        self.kind = kind
 
 
 class SeiValidationFault(SeiError):

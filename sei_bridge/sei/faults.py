@@ -143,6 +143,7 @@ def classify_fault(operation: str, fault: str, kind: str | None) -> errors.SeiEr
             "serviço's operations in SEI)",
             operation=operation,
             fault=fault,
+            kind=kind,
         )
     if any(_NO_SUCH_OPERATION.search(m) for m in messages):
         return errors.SeiEndpointError(
@@ -150,6 +151,7 @@ def classify_fault(operation: str, fault: str, kind: str | None) -> errors.SeiEr
             "from the WSDL; set SEI_BRIDGE_SEI_WSDL to the server's own WSDL)",
             operation=operation,
             fault=fault,
+            kind=kind,
         )
     permanent = kind == INFRA_VALIDACAO or any(
         (ops is None or operation in ops) and pattern.search(m)
@@ -158,13 +160,14 @@ def classify_fault(operation: str, fault: str, kind: str | None) -> errors.SeiEr
     )
     if permanent:
         return errors.SeiValidationFault(
-            f"SEI refused {operation}: {text}", operation=operation, fault=fault
+            f"SEI refused {operation}: {text}", operation=operation, fault=fault, kind=kind
         )
     return errors.SeiInfrastructureFault(
         f"SEI failed {operation} on its side ({kind or 'no infra_tipo_excecao'}): {text}; "
         "nothing was committed, retry later",
         operation=operation,
         fault=fault,
+        kind=kind,
     )
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "HIPOTESE_INFORMACAO_PESSOAL_REFERENCIA",
     "HIPOTESE_SEGREDO_JUSTICA",
     "HIPOTESE_SIGILO_FISCAL",
+    "REFERENCE_CATALOG",
     "SERIE_ANEXO",
     "SERIE_DESPACHO",
     "SERIE_FINALIZADO",
@@ -301,5 +302,44 @@ DEFAULT_CATALOG = Catalog(
     ),
     extensoes=tuple(
         Extensao(str(i), ext, descricao) for i, (ext, descricao) in enumerate(_EXTENSIONS, 1)
+    ),
+)
+
+_REFERENCE_EXTENSIONS = (
+    *("pdf", "txt", "zip", "ods", "odp", "mp4", "mpeg", "mpg", "7z", "csv", "xml", "html"),
+    *("ogg", "ogv", "gz", "tar", "tgz", "bz2", "svg", "json"),
+)
+
+#: The federal executive's reference database of SEI 4.1.0 as ``../shared/realsei/`` installs it
+#: (the part the contract suite uses): its units, the process type of the recorded exchanges,
+#: its hipóteses legais of level restrito, the séries Despacho (5), Declaração (83), Anexo
+#: (263, external documents only) and the "SP 156 Finalizado" that ``setup_sp156.php`` adds
+#: (283, internal documents only), and the extensions the reference database allows for web
+#: services (no png, no doc, no jpg).
+REFERENCE_CATALOG = Catalog(
+    unidades=(
+        Unidade("110000001", "TESTE", "Unidade de Teste 1"),
+        Unidade("110000002", "TESTE_1_1", "Unidade de Testes 1.1"),
+    ),
+    tipos_procedimento=(
+        TipoProcedimento(
+            TIPO_COMUNICACAO, "Comunicação: Pedido de Apoio Institucional", (ASSUNTO_RECORDED,)
+        ),
+    ),
+    series=(
+        Serie(SERIE_DESPACHO, "Despacho", "T"),
+        Serie("83", "Declaração", "T"),
+        Serie("263", "Anexo", "E"),
+        Serie("283", "SP 156 Finalizado", "I"),
+    ),
+    hipoteses_legais=(
+        HipoteseLegal(
+            HIPOTESE_CONTROLE_INTERNO, "Controle Interno", "Art. 26, § 3º, da Lei nº 10.180/2001", 1
+        ),
+        HipoteseLegal(HIPOTESE_INFORMACAO_PESSOAL_REFERENCIA, "Informação Pessoal", _LAI_31, 1),
+    ),
+    assuntos=DEFAULT_CATALOG.assuntos[:1],
+    extensoes=tuple(
+        Extensao(str(i), ext, ext.upper()) for i, ext in enumerate(_REFERENCE_EXTENSIONS, 1)
     ),
 )
