@@ -76,13 +76,15 @@ _PERMANENT: tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...] = tuple(
         (None, r"^Nome do Interessado vazio ou nulo"),
         (None, r"^Atributo \[.*\] não recebeu valor"),  # incl. IdAnexo (chunked upload, 4.1.0)
         (None, r"não está aberto na unidade"),
+        (None, r"^Unidade .* não possui acesso ao processo"),  # INFRA_ERRO on 4.1.0
+        (None, r"^Anexo .* vazio\.$"),  # incluirDocumento with a chunked upload, 4.1.0
         (None, r"possui tamanho superior a"),
         (None, r"^O número máximo de documentos"),
         (None, r"^O tamanho máximo .* permitido"),
         (None, r"^Tipo do arquivo .* não autorizado"),
         (None, r"^Conteúdo do arquivo corrompido"),
         (None, r"^Documento possui (código de script|conteúdo não permitido)"),
-        (None, r"^Hipótese Legal (não informada|não aplicável)"),
+        (None, r"^Hipótese Legal (não informada|não encontrada|não aplicável)"),
         (None, r"^Nível de acesso .*inválido"),
         (None, r"^Não é possível informar a data"),
         (None, r"^Data do documento não informada"),

@@ -390,7 +390,7 @@ class Operations:
             id_unidade = self.unidade(call)
             processo = self.processo(call)
             if id_unidade in processo.abertas:
-                raise rules.ja_aberto(processo.procedimento_formatado)
+                raise rules.SeiFault(rules.JA_ABERTO)
             if id_unidade not in processo.passou:
                 raise rules.nao_tramitou(processo.procedimento_formatado)
             self._reabrir(processo, id_unidade)
@@ -481,8 +481,8 @@ class Operations:
             )
             if id_unidade not in found.abertas:
                 if id_unidade not in found.passou:
-                    raise rules.nao_aberto(
-                        found.procedimento_formatado, self.sigla_unidade(id_unidade)
+                    raise rules.sem_acesso(
+                        self.sigla_unidade(id_unidade) or id_unidade, found.procedimento_formatado
                     )
                 self._reabrir(found, id_unidade)  # SEI reopens it where it was concluded
             documento = self._criar_documento(found, id_unidade, plan)

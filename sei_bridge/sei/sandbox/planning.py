@@ -106,19 +106,19 @@ class Planner:
             value = int(nivel)
         else:  # sigiloso (2) cannot be created through web services; anything else is junk
             check.add(rules.NIVEL_ACESSO_INVALIDO)
+            check.add(rules.NIVEL_NAO_PERMITIDO_TIPO)
             return default, None
         if not self.config.enforce_hipotese_legal:
             return value, hipotese
         if value == 0:
-            if hipotese is not None:
-                check.add(rules.HIPOTESE_NAO_APLICAVEL)
-            return value, None
+            return value, None  # a hipótese sent with público is dropped (seen on 4.1.0)
         if hipotese is None:
             check.add(rules.HIPOTESE_NAO_INFORMADA)
             return value, None
         found = self.catalog.hipotese_legal(hipotese)
         if found is None:
-            raise rules.hipotese_nao_encontrada(hipotese)
+            check.add(rules.HIPOTESE_NAO_ENCONTRADA)
+            return value, None
         if found.nivel_acesso != value:
             check.add(rules.HIPOTESE_NAO_APLICAVEL)
         return value, hipotese
@@ -285,7 +285,7 @@ class Planner:
         if tipo == "G":
             raw = rules.decode_base64(conteudo or mtom or "")
             html = rules.stored_html(raw)
-            rules.check_script(html)
+            rules.check_script(html, lambda: f"{state.new_protocolo_id():07d}")
             return None, html, None
         sources = [s for s in (conteudo, mtom, id_arquivo) if s is not None]
         if len(sources) > 1:
@@ -294,9 +294,9 @@ class Planner:
             raise rules.SeiFault(rules.CONTEUDO_NAO_INFORMADO)
         nome = _text(struct, "NomeArquivo")
         if id_arquivo is not None:
-            if self.config.chunked_upload is ChunkedUpload.BROKEN:
-                raise rules.SeiFault(rules.ID_ANEXO, rules.INFRA_ERRO)
             upload = state.uploads.get(int(id_arquivo)) if id_arquivo.isdigit() else None
+            if self.config.chunked_upload is ChunkedUpload.BROKEN:
+                raise rules.anexo_vazio(nome or (upload.nome if upload is not None else ""))
             if upload is None:
                 raise rules.not_found("Arquivo", id_arquivo)
             data = bytes(upload.data)

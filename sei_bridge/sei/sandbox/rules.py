@@ -12,6 +12,7 @@ import binascii
 import datetime as dt
 import html.entities
 import re
+from collections.abc import Callable
 
 from sei_bridge.sei.sandbox.model import latin1_text
 
@@ -36,6 +37,7 @@ INFRA_ERRO_INJECTED = "Erro de banco de dados: falha temporária no servidor do 
 
 ACESSO_NEGADO = "Acesso negado."
 HIPOTESE_NAO_INFORMADA = "Hipótese Legal não informada."
+HIPOTESE_NAO_ENCONTRADA = "Hipótese Legal não encontrada."
 HIPOTESE_NAO_APLICAVEL = "Hipótese Legal não aplicável ao Nível de Acesso do protocolo."
 NIVEL_ACESSO_INVALIDO = "Nível de acesso local inválido."
 DATA_EM_GERADO = "Não é possível informar a data para um documento gerado."
@@ -44,7 +46,9 @@ CORROMPIDO = "Conteúdo do arquivo corrompido."
 NOME_INTERESSADO = "Nome do Interessado vazio ou nulo."
 SEM_CRITERIO = "Nenhum critério informado para pesquisa de andamentos."
 SCRIPT = "Documento possui código de script oculto no conteúdo."
-CONTEUDO_NAO_PERMITIDO = "Documento possui conteúdo não permitido (0004869)."
+NIVEL_NAO_PERMITIDO_TIPO = "Nível de acesso não permitido para este tipo de processo."
+JA_ABERTO = "Processo já está aberto na unidade atual."
+#: SEI before 4.1.0's "Anexo ... vazio." (recorded in SEI-FACTS.md); kept for the older mode
 ID_ANEXO = "Atributo [IdAnexo] não recebeu valor."
 # Not seen on a real SEI: wording in SEI's style.
 TIPO_DOCUMENTO_INVALIDO = "Tipo do documento deve ser G (gerado) ou R (recebido)."
@@ -87,18 +91,29 @@ def unidade_nao_encontrada(id_unidade: str | None) -> SeiFault:
     return SeiFault(f"Unidade [{id_unidade or ''}] não encontrada.", INFRA_ERRO)
 
 
-def hipotese_nao_encontrada(id_hipotese: str | None) -> SeiFault:
-    return SeiFault(f"Hipótese Legal [{id_hipotese or ''}] não encontrada.", INFRA_ERRO)
-
-
 def nao_aberto(protocolo: str, sigla_unidade: str | None = None) -> SeiFault:
     """concluirProcesso's words (seen); incluirDocumento's name the unit."""
     where = f"na unidade {sigla_unidade}." if sigla_unidade else "na unidade."
     return SeiFault(f"Processo {protocolo} não está aberto {where}")
 
 
-def ja_aberto(protocolo: str) -> SeiFault:
-    return SeiFault(f"Processo {protocolo} já está aberto na unidade.")
+def sem_acesso(sigla_unidade: str, protocolo: str) -> SeiFault:
+    """incluirDocumento in a unit the processo never went through (SeiRN, an InfraException:
+    INFRA_ERRO)."""
+    return SeiFault(
+        f"Unidade {sigla_unidade} não possui acesso ao processo {protocolo}.", INFRA_ERRO
+    )
+
+
+def anexo_vazio(nome: str) -> SeiFault:
+    """SEI 4.1.0's answer to incluirDocumento with the IdArquivo of a chunked upload (AnexoRN:
+    the upload's file is not where the anexo is looked for)."""
+    return SeiFault(f"Anexo {nome} vazio.")
+
+
+def conteudo_nao_permitido(numero: str) -> SeiFault:
+    """The filter on whole-page HTML; SEI names the number it had given the documento."""
+    return SeiFault(f"Documento possui conteúdo não permitido ({numero}).", INFRA_ERRO)
 
 
 def nao_tramitou(protocolo: str) -> SeiFault:
@@ -112,7 +127,8 @@ def tamanho_maximo(megabytes: int) -> SeiFault:
 def maximo_documentos(limit: int) -> SeiFault:
     return SeiFault(
         "O número máximo de documentos para inclusão ao gerar um processo por web services "
-        f"é {limit}."
+        f"é {limit}.",
+        INFRA_ERRO,
     )
 
 
@@ -272,12 +288,13 @@ _WHOLE_PAGE = re.compile(rb"<\s*(html|body)\b", re.IGNORECASE)
 _ESCAPED_SCRIPT = re.compile(rb"&lt;\s*script", re.IGNORECASE)
 
 
-def check_script(html: bytes) -> None:
-    """SEI's script filter on generated HTML (seen on 4.1.0)."""
+def check_script(html: bytes, numero: Callable[[], str]) -> None:
+    """SEI's script filter on generated HTML (seen on 4.1.0); ``numero`` gives the documento
+    number SEI names when it refuses a whole page (the number is used up, as in SEI)."""
     if _RAW_SCRIPT.search(html):
         raise SeiFault(SCRIPT)
     if _WHOLE_PAGE.search(html) and _ESCAPED_SCRIPT.search(html):
-        raise SeiFault(CONTEUDO_NAO_PERMITIDO)
+        raise conteudo_nao_permitido(numero())
 
 
 def extension_of(nome_arquivo: str) -> str:

@@ -93,11 +93,17 @@ def test_restrito_needs_an_applicable_hipotese_legal(sandbox: Harness) -> None:
         "gerarProcedimento", Procedimento=procedimento(IdHipoteseLegal=HIPOTESE_SEGREDO_JUSTICA)
     )
     assert fault.message == "Hipótese Legal não aplicável ao Nível de Acesso do protocolo."
-    fault = sandbox.fault("gerarProcedimento", Procedimento=procedimento(NivelAcesso="0"))
-    assert fault.message == "Hipótese Legal não aplicável ao Nível de Acesso do protocolo."
-    fault = sandbox.fault("gerarProcedimento", Procedimento=procedimento(NivelAcesso="2"))
-    assert fault.message == "Nível de acesso local inválido."
+    fault = sandbox.fault("gerarProcedimento", Procedimento=procedimento(IdHipoteseLegal="999"))
+    assert (fault.message, fault.kind) == ("Hipótese Legal não encontrada.", INFRA_VALIDACAO)
+    fault = sandbox.fault("gerarProcedimento", Procedimento=procedimento(NivelAcesso="7"))
+    assert fault.message.split("\\n") == [
+        "Nível de acesso local inválido.",
+        "Nível de acesso não permitido para este tipo de processo.",
+    ]
     assert sandbox.state.processos == {}
+    # a hipótese sent with público is dropped, as a real SEI 4.1.0 does
+    protocolo = sandbox.gerar(NivelAcesso="0")
+    assert sandbox.state.process(protocolo).id_hipotese_legal is None
 
 
 def test_without_enforcement_restrito_needs_no_hipotese() -> None:
@@ -240,7 +246,8 @@ def test_string_fields_keep_characters_outside_latin1_as_references(sandbox: Har
         (b"<p>a</p><SCRIPT src=x>", "Documento possui código de script oculto no conteúdo."),
         (
             b"<html><body><p>&lt;script&gt;alert(1)</p></body></html>",
-            "Documento possui conteúdo não permitido (0004869).",
+            # SEI names the number it gave the refused documento (the processo has 0000001)
+            "Documento possui conteúdo não permitido (0000002).",
         ),
     ],
 )
@@ -380,7 +387,10 @@ def test_a_unit_the_processo_never_went_through_cannot_add_to_it(sandbox: Harnes
         IdUnidade=UNIDADE_DEMAP,
         Documento={"Tipo": "G", "ProtocoloProcedimento": protocolo, "IdSerie": SERIE_INTERACAO},
     )
-    assert fault.message == f"Processo {protocolo} não está aberto na unidade SF/DEMAP."
+    assert (fault.message, fault.kind) == (
+        f"Unidade SF/DEMAP não possui acesso ao processo {protocolo}.",
+        INFRA_ERRO,
+    )
     sandbox.call(
         "enviarProcesso",
         ProtocoloProcedimento=protocolo,
@@ -394,7 +404,7 @@ def test_a_unit_the_processo_never_went_through_cannot_add_to_it(sandbox: Harnes
 def test_reabrir_only_where_it_was_concluded(sandbox: Harness) -> None:
     protocolo = sandbox.gerar()
     fault = sandbox.fault("reabrirProcesso", ProtocoloProcedimento=protocolo)
-    assert fault.message == f"Processo {protocolo} já está aberto na unidade."
+    assert fault.message == "Processo já está aberto na unidade atual."
     sandbox.call("concluirProcesso", ProtocoloProcedimento=protocolo)
     assert sandbox.call("reabrirProcesso", ProtocoloProcedimento=protocolo) == "1"
 
@@ -491,9 +501,9 @@ def _upload(harness: Harness, data: bytes, chunks: int, *, md5: str | None = Non
 def test_chunked_upload_fails_at_incluir_documento_like_sei_4_1_0(sandbox: Harness) -> None:
     protocolo = sandbox.gerar()
     id_arquivo = _upload(sandbox, b"%PDF" * 1000, 3)
-    doc = _recebido(protocolo, Conteudo=None, NomeArquivo=None, IdArquivo=id_arquivo)
+    doc = _recebido(protocolo, Conteudo=None, NomeArquivo="anexo.pdf", IdArquivo=id_arquivo)
     fault = sandbox.fault("incluirDocumento", Documento=doc)
-    assert fault.message == "Atributo [IdAnexo] não recebeu valor."
+    assert (fault.message, fault.kind) == ("Anexo anexo.pdf vazio.", INFRA_VALIDACAO)
     assert sandbox.state.processes()[0].documents == ()
 
 

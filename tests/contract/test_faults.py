@@ -1,0 +1,373 @@
+"""SEI's faults, word for word, with their ``infra_tipo_excecao`` and the class the client gives
+them: every fault of SEI-FACTS.md that a call of the client can meet."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sei_bridge import errors
+from sei_bridge.sei import types
+from sei_bridge.sei.client import SeiClient
+from sei_bridge.sei.html import FragmentBuilder
+from tests.contract.builders import (
+    Nil,
+    abrir,
+    fault_of,
+    gerado,
+    procedimento,
+    raw_gerar,
+    raw_incluir,
+    recebido,
+    unique,
+)
+from tests.contract.targets import SIGLA, Target
+
+VALIDACAO = "INFRA_VALIDACAO"
+ERRO = "INFRA_ERRO"
+
+Call = Callable[[Target, SeiClient], object]
+
+
+def _on_processo(then: Callable[[Target, SeiClient, str], object]) -> Call:
+    def call(sei: Target, client: SeiClient) -> object:
+        return then(sei, client, abrir(sei, client).procedimento_formatado)
+
+    return call
+
+
+#: (case, call, SEI's text — "{...}" filled from the target's ids —, infra_tipo_excecao, class)
+CASES: list[tuple[str, Call, str, str, type[errors.SeiError]]] = [
+    (
+        "sistema inexistente",
+        lambda sei, c: SeiClient(
+            endpoint_url=sei.endpoint_url,
+            sigla_sistema="NAO_EXISTE",
+            identificacao_servico="ADAPTER_WS",
+            wsdl=sei.wsdl_url,
+        ).listar_unidades(),
+        "Sistema [NAO_EXISTE] não encontrado.",
+        ERRO,
+        errors.SeiAccessDenied,
+    ),
+    (
+        "servico inexistente",
+        lambda sei, c: sei.client(identificacao_servico="SERVICO_QUE_NAO_EXISTE").listar_unidades(),
+        f"Serviço [[secure]] do sistema [{SIGLA}] não encontrado.",  # the client redacts it
+        ERRO,
+        errors.SeiAccessDenied,
+    ),
+    (
+        "unidade inexistente",
+        lambda sei, c: c.gerar_procedimento(id_unidade="999999999", procedimento=procedimento(sei)),
+        "Unidade [999999999] não encontrada.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "tipo de procedimento inexistente",
+        lambda sei, c: abrir(sei, c, id_tipo_procedimento="999999"),
+        "Tipo de procedimento [999999] não encontrado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "assunto inexistente",
+        lambda sei, c: abrir(sei, c, assuntos=("999.999",)),
+        "Assunto [999.999] não encontrado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "serie inexistente",
+        _on_processo(
+            lambda sei, c, p: c.incluir_documento(
+                id_unidade=sei.ids.unidade, documento=gerado(sei, p, id_serie="999999")
+            )
+        ),
+        "Tipo de documento [999999] não encontrado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "processo inexistente (consultar)",
+        lambda sei, c: c.consultar_procedimento(
+            id_unidade=sei.ids.unidade, protocolo_procedimento="99999.999999/2099-99"
+        ),
+        "Processo [99999.999999/2099-99] não encontrado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "processo inexistente (incluir)",
+        lambda sei, c: c.incluir_documento(
+            id_unidade=sei.ids.unidade, documento=gerado(sei, "99999.999999/2099-99")
+        ),
+        "Processo [99999.999999/2099-99] não encontrado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "restrito sem hipotese legal",
+        lambda sei, c: raw_gerar(sei, c, procedimento(sei, id_hipotese_legal=None)),
+        "Hipótese Legal não informada.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "hipotese legal inexistente",
+        lambda sei, c: raw_gerar(sei, c, procedimento(sei, id_hipotese_legal="99999")),
+        "Hipótese Legal não encontrada.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "nivel de acesso invalido",
+        lambda sei, c: raw_gerar(
+            sei, c, procedimento(sei), procedimento_fields={"NivelAcesso": "7"}
+        ),
+        # SEI joins its validation messages with a literal backslash-n
+        "Nível de acesso local inválido.\\n"
+        "Nível de acesso não permitido para este tipo de processo.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "data em documento gerado",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(sei, c, gerado(sei, p, data=dt.date(2026, 11, 22)))
+        ),
+        "Não é possível informar a data para um documento gerado.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "documento externo sem data",
+        _on_processo(lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p, data=None))),
+        "Data do documento não informada.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "unidade sem acesso ao processo",
+        _on_processo(
+            lambda sei, c, p: c.incluir_documento(
+                id_unidade=sei.ids.outra_unidade, documento=gerado(sei, p)
+            )
+        ),
+        "Unidade {outra_sigla} não possui acesso ao processo {p}.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "extensao recusada",
+        _on_processo(
+            lambda sei, c, p: c.incluir_documento(
+                id_unidade=sei.ids.unidade, documento=recebido(sei, p, nome_arquivo="virus.exe")
+            )
+        ),
+        'Tipo do arquivo ".exe" não autorizado para inclusão via serviços.',
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "extensao png recusada na base de referencia",
+        _on_processo(
+            lambda sei, c, p: c.incluir_documento(
+                id_unidade=sei.ids.unidade, documento=recebido(sei, p, nome_arquivo="foto.png")
+            )
+        ),
+        'Tipo do arquivo ".png" não autorizado para inclusão via serviços.',
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "especificacao longa",
+        lambda sei, c: raw_gerar(sei, c, procedimento(sei, especificacao="x" * 101)),
+        "Especificação possui tamanho superior a 100 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "observacao longa",
+        lambda sei, c: raw_gerar(sei, c, procedimento(sei, observacao="x" * 1001)),
+        "Observação possui tamanho superior a 1000 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "descricao longa",
+        _on_processo(lambda sei, c, p: raw_incluir(sei, c, gerado(sei, p, descricao="x" * 251))),
+        "Descrição possui tamanho superior a 250 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "mais de cinco documentos",
+        lambda sei, c: raw_gerar(
+            sei, c, procedimento(sei), tuple(gerado(sei, None) for _ in range(6))
+        ),
+        "O número máximo de documentos para inclusão ao gerar um processo por web services é 5.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "numero em serie sem numeracao",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, gerado(sei, p, id_serie=sei.ids.serie_despacho, numero="12")
+            )
+        ),
+        "Documento com número preenchido mas o tipo Despacho não tem numeração.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "interessado sem nome",
+        lambda sei, c: raw_gerar(
+            sei, c, procedimento(sei, interessados=(types.Interessado(sigla=unique("SEMNOME")),))
+        ),
+        "Nome do Interessado vazio ou nulo.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamentos sem criterio",
+        _on_processo(
+            lambda sei, c, p: c.soap.call(
+                "listarAndamentos",
+                {
+                    "IdUnidade": sei.ids.unidade,
+                    "ProtocoloProcedimento": p,
+                    "SinRetornarAtributos": "N",
+                },
+            )
+        ),
+        "Nenhum critério informado para pesquisa de andamentos.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "script no conteudo",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, gerado(sei, p, b"<p>x</p><script>alert(1)</script>")
+            )
+        ),
+        "Documento possui código de script oculto no conteúdo.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "script escapado em pagina inteira",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei,
+                c,
+                gerado(
+                    sei,
+                    p,
+                    b"<html><body><p>&lt;script&gt;alert(1)&lt;/script&gt;</p></body></html>",
+                ),
+            )
+        ),
+        "Documento possui conteúdo não permitido ({numero}).",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "concluir processo ja concluido",
+        _on_processo(
+            lambda sei, c, p: [
+                c.concluir_processo(id_unidade=sei.ids.unidade, protocolo_procedimento=p),
+                c.concluir_processo(id_unidade=sei.ids.unidade, protocolo_procedimento=p),
+            ]
+        ),
+        "Processo {p} não está aberto na unidade.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "reabrir processo aberto",
+        _on_processo(
+            lambda sei, c, p: c.reabrir_processo(
+                id_unidade=sei.ids.unidade, protocolo_procedimento=p
+            )
+        ),
+        "Processo já está aberto na unidade atual.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "upload por partes (SEI 4.1.0)",
+        _on_processo(
+            lambda sei, c, p: sei.client(chunked_upload=True).incluir_documento(
+                id_unidade=sei.ids.unidade, documento=recebido(sei, p)
+            )
+        ),
+        "Anexo anexo.pdf vazio.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "call", "text", "kind", "cls"), CASES, ids=[c[0] for c in CASES])
+def test_fault(
+    sei: Target,
+    case: str,
+    call: Call,
+    text: str,
+    kind: str,
+    cls: type[errors.SeiError],
+) -> None:
+    client = sei.client()
+    protocolos: list[str] = []
+    original = client.gerar_procedimento
+
+    def remember(**kwargs: Any) -> types.ProcedimentoGerado:
+        gerado_ = original(**kwargs)
+        protocolos.append(gerado_.procedimento_formatado)
+        return gerado_
+
+    client.gerar_procedimento = remember  # type: ignore[method-assign]
+    fault, got_kind, got_cls = fault_of(lambda: call(sei, client))
+    outra = "TESTE_1_1"
+    # SEI names the number it had given a refused documento: any 7 digits
+    numero = re.search(r"\((\d{7})\)\.$", fault)
+    expected = text.format(
+        p=protocolos[-1] if protocolos else "",
+        outra_sigla=outra,
+        numero=numero.group(1) if numero else "",
+    )
+    assert (fault, got_kind) == (expected, kind)
+    assert issubclass(got_cls, cls), got_cls
+
+
+def test_the_client_refuses_before_sending_what_sei_would_refuse(sei: Target) -> None:
+    client = sei.client()
+    for proc in (
+        procedimento(sei, especificacao="x" * 101),
+        procedimento(sei, observacao="x" * 1001),
+        procedimento(sei, id_hipotese_legal=None),
+    ):
+        with pytest.raises(errors.SeiRequestInvalid):
+            client.gerar_procedimento(id_unidade=sei.ids.unidade, procedimento=proc)
+    with pytest.raises(errors.SeiRequestInvalid):
+        client.gerar_procedimento(
+            id_unidade=sei.ids.unidade,
+            procedimento=procedimento(sei),
+            documentos=[gerado(sei, None) for _ in range(6)],
+        )
+    limit = procedimento(sei, especificacao="ç" * 100, observacao="x" * 1000)
+    assert client.gerar_procedimento(id_unidade=sei.ids.unidade, procedimento=limit)
+    html = FragmentBuilder("x").render()
+    doc = dataclasses.replace(gerado(sei, None, html), descricao="x" * 251)
+    with pytest.raises(errors.SeiRequestInvalid):
+        client.incluir_documento(id_unidade=sei.ids.unidade, documento=doc)
+    assert Nil is not None
