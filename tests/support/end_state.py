@@ -58,6 +58,7 @@ UNMAPPED = "unmapped"
 ATTACHMENT_REFUSED = "attachment-refused"
 
 _ESPECIFICACAO = re.compile(r"^SP156 (\S+)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SIGLA_PREFIX = "SP156-"
 
 
@@ -71,6 +72,9 @@ class ExpectedDocument:
     descricao: str
     #: the SIGRC id it stands for: id_anexo, id_interacao, id_evento of the closure, or ""
     source: str
+    #: text SIGRC holds that a reader of the generated document must see, character for
+    #: character (the solicitação's descrição, the interação's or the encerramento's texto)
+    text: str = field(default="", repr=False)
 
     @property
     def label(self) -> str:
@@ -241,6 +245,7 @@ def _expect_request(
                     m.series.solicitacao,
                     documents.descricao_solicitacao(protocolo),
                     "",
+                    intact.solicitacao.descricao,
                 )
             )
         elif intact.tipo is models.TipoEvento.INTERACAO:
@@ -253,6 +258,7 @@ def _expect_request(
                     m.series.interacao,
                     documents.descricao_interacao(protocolo, i),
                     i.id_interacao,
+                    i.texto,
                 )
             )
             done["INTERACAO_DOC"] += 1
@@ -265,6 +271,7 @@ def _expect_request(
                     m.series.finalizado,
                     documents.descricao_finalizado(protocolo, intact.id_evento, e.encerrada_em),
                     intact.id_evento,
+                    e.texto,
                 )
             )
             done["FINALIZADO_DOC"] += 1
@@ -305,6 +312,16 @@ def protocolo_of(process: ProcessView) -> str | None:
             return contact.sigla[len(_SIGLA_PREFIX) :]
     found = _ESPECIFICACAO.match(process.especificacao or "")
     return found.group(1) if found else None
+
+
+def _visible(text: str | bytes) -> str:
+    """What a reader sees of a text or of SEI's stored HTML (Latin-1): entities resolved,
+    line breaks and runs of white space as one space, control characters (which documents
+    drop) removed."""
+    if isinstance(text, bytes):
+        text = html.unescape(text.decode("latin-1").replace("<br />", "\n"))
+    text = "".join(ch for ch in text if ch in "\t\n\r" or not _CONTROL.match(ch))
+    return " ".join(text.split())
 
 
 def _norm(text: str | None) -> str:
@@ -409,6 +426,11 @@ def _check_documents(where: str, want: ExpectedProcess, process: ProcessView) ->
             problems.append(
                 f"{where}: {d.role} document {doc.documento_formatado} has série "
                 f"{doc.id_serie}, the mapping says {d.id_serie}"
+            )
+        if doc.tipo == "G" and d.text and _visible(d.text) not in _visible(doc.content):
+            problems.append(
+                f"{where}: {d.role} document {doc.documento_formatado} does not read as SIGRC "
+                "wrote it (characters lost or changed in SEI)"
             )
         if doc.nivel_acesso != want.nivel_acesso:
             problems.append(

@@ -4,6 +4,7 @@ of the traffic, an exact state passes, and every kind of damage is reported prec
 from __future__ import annotations
 
 import dataclasses
+import html
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ from typing import Any
 import pytest
 
 from sei_bridge import mapping
+from sei_bridge.sei.html import FragmentBuilder
 from sei_bridge.sei.sandbox import ContactView, DocumentView, ProcessView
+from sei_bridge.sei.sandbox.rules import stored_html
 from sei_bridge.sigrc.generator import GeneratedRequest, generate_traffic
 from sei_bridge.sigrc.simulator import SimulatorConfig, SimulatorState
 from tests.support import end_state
@@ -100,7 +103,8 @@ def _document(doc: end_state.ExpectedDocument, n: int, nivel: int) -> DocumentVi
         size=0,
         md5="",
         sha256="",
-        content=b"",
+        # as SEI stores what the client sends
+        content=stored_html(FragmentBuilder(doc.role).paragraph(doc.text).render()),
     )
 
 
@@ -172,6 +176,20 @@ def test_every_kind_of_damage_is_reported(expected: end_state.ExpectedState) -> 
 
     duplicated = end_state.check_sei(expected, _with(sei, p, documents=(*docs, docs[-1])))
     assert duplicated == [f"{where}: 2 documents with descrição {docs[-1].descricao!r} (duplicate)"]
+
+    # the text as a real SEI keeps Latin-1 bytes (what sei-bridge used to send): accents as "?"
+    k = next(
+        k
+        for k, d in enumerate(want.documents)
+        if d.role == "interacao" and any(0x80 <= ord(ch) < 0x100 for ch in d.text)
+    )
+    latin1 = f"<p>{html.escape(want.documents[k].text)}</p>".encode("latin-1", "xmlcharrefreplace")
+    damaged = [*docs]
+    damaged[k] = dataclasses.replace(docs[k], content=stored_html(latin1))
+    assert end_state.check_sei(expected, _with(sei, p, documents=tuple(damaged))) == [
+        f"{where}: interacao document {docs[k].documento_formatado} does not read as SIGRC "
+        "wrote it (characters lost or changed in SEI)"
+    ]
 
     lost = end_state.check_sei(expected, _with(sei, p, documents=tuple(docs[:-1])))
     assert lost == [f"{where}: missing finalizado document {docs[-1].descricao!r} (lost)"]
