@@ -4,6 +4,7 @@ The project's real SeiClient calls the proxy; every fault is asserted twice: as 
 classifies it, and by what the sandbox behind the proxy saw (did the call reach SEI, did it
 commit). Faults are scheduled exactly (``proxy.faults.schedule``) or given probability 1, and
 the outage window runs on a settable clock, so nothing here depends on luck or waits on a sleep.
+One test runs against a real SEI when SEI_BRIDGE_TEST_REAL_SEI_URL is set.
 """
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ import concurrent.futures
 import dataclasses
 import datetime as dt
 import http.server
+import os
+import select
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +36,9 @@ from sei_bridge.sei.client import SeiClient
 from sei_bridge.sei.sandbox import FaultConfig, OutageMode, RunningSandbox, rules
 from sei_bridge.sei.sandbox import catalog as cat
 
+REPO = Path(__file__).resolve().parents[2]
 UNIDADE = cat.UNIDADE_DIVCAD
+REAL_SEI_URL = os.environ.get("SEI_BRIDGE_TEST_REAL_SEI_URL", "")
 
 ProxyFactory = Callable[..., RunningProxy]
 
@@ -527,3 +536,69 @@ def test_concurrent_calls_are_in_flight_together(
     assert stats.count(Outcome.FORWARDED, "gerarProcedimento") == calls
     assert stats.peak_in_flight >= 4  # the engine sends 4-8 at once
     assert stats.in_flight == 0
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sei_bridge.sandboxes.proxy_cli", *args]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "--upstream URL is required"),
+        (("--upstream", "ftp://127.0.0.1/sei"), "is not an http(s) URL"),
+        (("--upstream", "http://127.0.0.1:1/sei", "--faults", "lost=2"), "not a probability"),
+        (("--upstream", "http://127.0.0.1:1/sei", "--timeout", "soon"), "--timeout 'soon'"),
+    ],
+    ids=["no-upstream", "bad-upstream", "bad-faults", "bad-timeout"],
+)
+def test_a_bad_flag_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEI_BRIDGE_SANDBOX_PROXY_")}
+    env["PYTHONPATH"] = str(REPO)
+    done = subprocess.run(
+        _command(*args), capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("sei-bridge: error: ")
+    assert message in lines[0]
+
+
+def test_the_command_prints_its_urls_proxies_and_sums_up_on_sigterm(
+    sandbox: RunningSandbox,
+) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sei_bridge.cli", "sandbox", "proxy", "--port", "0",
+         "--upstream", f"{sandbox.base_url}/sei/ws/SeiWS.php", "--faults", "ops=listarUnidades"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "the command printed nothing"
+        first = process.stdout.readline()
+        assert first.startswith("SEI fault proxy endpoint: http://127.0.0.1:")
+        endpoint = first.split(": ", 1)[1].strip()
+        sigla, servico = sandbox.credentials
+        client = SeiClient(
+            endpoint_url=endpoint,
+            sigla_sistema=sigla,
+            identificacao_servico=servico,
+            read_timeout=5.0,
+        )
+        assert client.listar_unidades()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopped: 1 requests: forwarded 1" in out
+    assert servico not in out + err  # bodies (and the credential in them) are never printed
+    assert _calls(sandbox, "listarUnidades") == 1
