@@ -602,3 +602,46 @@ def test_the_command_prints_its_urls_proxies_and_sums_up_on_sigterm(
     assert "stopped: 1 requests: forwarded 1" in out
     assert servico not in out + err  # bodies (and the credential in them) are never printed
     assert _calls(sandbox, "listarUnidades") == 1
+
+
+# --- a real SEI -----------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    not REAL_SEI_URL, reason="set SEI_BRIDGE_TEST_REAL_SEI_URL (http://127.0.0.1:8080/sei)"
+)
+def test_in_front_of_a_real_sei(proxies: ProxyFactory) -> None:
+    # The real SEI 4.1.0 of ../shared/realsei: its web-service client and reference catalog.
+    proxy = proxies(REAL_SEI_URL, timeout=60.0)
+    client = SeiClient(
+        endpoint_url=proxy.endpoint_url,
+        sigla_sistema="ADAPTER",
+        identificacao_servico="ADAPTER_WS",
+        wsdl=proxy.wsdl_url,
+        read_timeout=30.0,
+    )
+    assert "110000001" in {u.id_unidade for u in client.listar_unidades()}
+
+    numero = _unique("SP156-PROXY")
+    proxy.faults.schedule("lost", operation="gerarProcedimento")
+    with pytest.raises(errors.SeiOutcomeUnknownError):
+        client.gerar_procedimento(
+            id_unidade="110000001",
+            procedimento=types.NovoProcedimento(
+                id_tipo_procedimento="100000341",
+                especificacao="Ensaio do proxy de falhas",
+                assuntos=("019.113",),
+                interessados=(types.Interessado(sigla=_unique("SP156"), nome=_unique("Teste")),),
+                nivel_acesso=types.NivelAcesso.RESTRITO,
+                id_hipotese_legal="4",
+                numero_protocolo=numero,
+                data_autuacao=dt.date.today(),
+            ),
+        )
+    # The answer was lost, the processo committed: the probe finds it by its number.
+    found = client.buscar_procedimento(id_unidade="110000001", protocolo_procedimento=numero)
+    assert found is not None and found.procedimento_formatado
+    stats = proxy.stats()
+    assert stats.count(Outcome.LOST, "gerarProcedimento") == 1
+    assert stats.count(Outcome.FORWARDED, "listarUnidades") == 1
+    assert stats.count(Outcome.FORWARDED, "consultarProcedimento") == 1
