@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from sei_bridge.sei.client import SeiClient
 from sei_bridge.sei.sandbox import DocumentView, RunningSandbox, SandboxConfig, start_sandbox
-from sei_bridge.sei.sandbox.catalog import REFERENCE_CATALOG
+from sei_bridge.sei.sandbox.catalog import REFERENCE_CATALOG, REFERENCE_SIZE_LIMITS_MB
 
 URL_VARIABLE = "SEI_BRIDGE_TEST_REAL_SEI_URL"
 DB_VARIABLE = "SEI_BRIDGE_TEST_REAL_SEI_DB"
@@ -160,12 +160,20 @@ def real_sei_missing() -> str | None:
 
 
 def real_target() -> Target:
+    """The configured real SEI, with the suite's one setting applied to its database (a size
+    limit on an extension nobody sends: REFERENCE_SIZE_LIMITS_MB, as the sandbox has it)."""
     base = os.environ[URL_VARIABLE].rstrip("/")
+    storage = MariaDbStorage(os.environ[DB_VARIABLE])
+    for extensao, limit in REFERENCE_SIZE_LIMITS_MB.items():
+        storage.query(
+            f"UPDATE arquivo_extensao SET tamanho_maximo = {int(limit)} "
+            f"WHERE extensao = '{extensao}'"
+        )
     return Target(
         name="real",
         endpoint_url=f"{base}/ws/SeiWS.php",
         wsdl_url=f"{base}/controlador_ws.php?servico=sei",
-        storage=MariaDbStorage(os.environ[DB_VARIABLE]),
+        storage=storage,
     )
 
 

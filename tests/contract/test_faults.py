@@ -243,6 +243,18 @@ CASES: list[tuple[str, Call, str, str, type[errors.SeiError]]] = [
         errors.SeiValidationFault,
     ),
     (
+        "anexo acima do limite da extensao",
+        _on_processo(
+            lambda sei, c, p: c.incluir_documento(
+                id_unidade=sei.ids.unidade,
+                documento=recebido(sei, p, b"OggS" + bytes(1024 * 1024), nome_arquivo="a.ogg"),
+            )
+        ),
+        "O tamanho máximo permitido para arquivos OGG é 1Mb.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
         "anexo sem conteudo",
         _on_processo(
             lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p), fields={"Conteudo": Nil})

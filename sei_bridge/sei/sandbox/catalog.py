@@ -48,6 +48,7 @@ __all__ = [
     "HIPOTESE_SEGREDO_JUSTICA",
     "HIPOTESE_SIGILO_FISCAL",
     "REFERENCE_CATALOG",
+    "REFERENCE_SIZE_LIMITS_MB",
     "SERIE_ANEXO",
     "SERIE_DESPACHO",
     "SERIE_FINALIZADO",
@@ -165,6 +166,8 @@ class Extensao:
     id_arquivo_extensao: str
     extensao: str
     descricao: str
+    #: the extension's own size limit (``arquivo_extensao.tamanho_maximo``), else the general one
+    tamanho_maximo_mb: int | None = None
 
 
 def _index(items: tuple[object, ...], key: str) -> dict[str, object]:
@@ -310,6 +313,10 @@ _REFERENCE_EXTENSIONS = (
     *("ogg", "ogv", "gz", "tar", "tgz", "bz2", "svg", "json"),
 )
 
+#: Size limits per extension the contract suite sets on the reference database (it has none):
+#: one extension nobody sends, so the limit's fault can be seen without a 200 MB upload.
+REFERENCE_SIZE_LIMITS_MB = {"ogg": 1}
+
 #: The federal executive's reference database of SEI 4.1.0 as ``../shared/realsei/`` installs it
 #: (the part the contract suite uses): its units, the process type of the recorded exchanges,
 #: its hipóteses legais of level restrito, the séries Despacho (5), Declaração (83), Anexo
@@ -340,6 +347,7 @@ REFERENCE_CATALOG = Catalog(
     ),
     assuntos=DEFAULT_CATALOG.assuntos[:1],
     extensoes=tuple(
-        Extensao(str(i), ext, ext.upper()) for i, ext in enumerate(_REFERENCE_EXTENSIONS, 1)
+        Extensao(str(i), ext, ext.upper(), REFERENCE_SIZE_LIMITS_MB.get(ext))
+        for i, ext in enumerate(_REFERENCE_EXTENSIONS, 1)
     ),
 )

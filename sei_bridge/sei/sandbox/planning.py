@@ -319,6 +319,17 @@ class Planner:
         content = rules.decode_base64(conteudo or mtom or "")
         if not content:
             raise rules.anexo_vazio(nome)
-        if len(content) > self.max_bytes:
-            raise rules.tamanho_maximo(self.config.max_external_mb)
+        self._check_size(nome, len(content))
         return nome, content, None
+
+    def _check_size(self, nome: str, size: int) -> None:
+        """AnexoRN::validarNumTamanhoRN0867: the extension's own limit, else the general one."""
+        found = self.catalog.extensao(rules.extension_of(nome))
+        if found is not None and found.tamanho_maximo_mb:
+            if size > found.tamanho_maximo_mb * 1024 * 1024:
+                raise rules.SeiFault(
+                    f"O tamanho máximo permitido para arquivos {found.extensao.upper()} é "
+                    f"{found.tamanho_maximo_mb}Mb."
+                )
+        elif size > self.max_bytes:
+            raise rules.tamanho_maximo(self.config.max_external_mb)
