@@ -41,8 +41,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("audit", "sei_bridge.commands.audit", "verify the audit trail"),
 )
 SANDBOX_COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("sei", "sei_bridge.sei.sandbox.cli", "run the SEI sandbox (a fake SEI server over HTTP)"),
-    ("sigrc", "sei_bridge.sigrc.simulator.cli", "run the SIGRC simulator (feed API over HTTP)"),
+    ("sei", "sei_bridge.sandboxes.sei.cli", "run the SEI sandbox (a fake SEI server over HTTP)"),
+    ("sigrc", "sei_bridge.sandboxes.sigrc.cli", "run the SIGRC simulator (feed API over HTTP)"),
 )
 
 

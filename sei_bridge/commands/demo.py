@@ -20,8 +20,8 @@ from tqdm import tqdm
 
 from sei_bridge import app, config
 from sei_bridge.engine.engine import SyncReport
-from sei_bridge.sei.sandbox import FaultConfig, SandboxConfig, start_sandbox
-from sei_bridge.sigrc.simulator import SimulatorConfig, start_simulator
+from sei_bridge.sandboxes.sei import FaultConfig, SandboxConfig, start_sandbox
+from sei_bridge.sandboxes.sigrc import SimulatorConfig, start_simulator
 from sei_bridge.store import ActionKind, StatusReport
 
 DEFAULT_REQUESTS = 300

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from sei_bridge import mapping
-from sei_bridge.sei.sandbox import ContactView, DocumentView, ProcessView
-from sei_bridge.sigrc.generator import GeneratedRequest, generate_traffic
-from sei_bridge.sigrc.simulator import SimulatorConfig, SimulatorState
+from sei_bridge.sandboxes.sei import ContactView, DocumentView, ProcessView
+from sei_bridge.sandboxes.sigrc import SimulatorConfig, SimulatorState
+from sei_bridge.sandboxes.traffic import GeneratedRequest, generate_traffic
 from tests.support import end_state
 from tests.support.traffic import malformed_midway
 
