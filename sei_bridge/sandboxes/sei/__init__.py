@@ -1,7 +1,7 @@
 """The SEI sandbox: a fake SEI web service over real HTTP, faithful to a real SEI 4.1.0.
 
 It answers SEI's SOAP (rpc/encoded, exactly like the recorded exchanges in
-``../shared/reference/real-sei-4.1.0``), enforces SEI's rules with SEI's own fault texts, keeps
+``tests/data/real-sei-4.1.0``), enforces SEI's rules with SEI's own fault texts, keeps
 what SEI would keep (processos, documentos, andamentos, contatos, uploads) and injects seeded
 faults (latency, 503, connection reset, lost answer after commit, hang, outage)::
 
