@@ -32,9 +32,9 @@ def _wait_for_signal() -> None:
 
 
 def serve_sei(latency: float, counters: Path | None) -> None:
-    from sei_bridge.sei.sandbox.config import SandboxConfig
-    from sei_bridge.sei.sandbox.faults import FaultConfig
-    from sei_bridge.sei.sandbox.server import start_sandbox
+    from sei_bridge.sandboxes.sei.config import SandboxConfig
+    from sei_bridge.sandboxes.sei.faults import FaultConfig
+    from sei_bridge.sandboxes.sei.server import start_sandbox
 
     config = SandboxConfig(
         sigla_sistema=SIGLA,
@@ -55,7 +55,7 @@ def serve_sei(latency: float, counters: Path | None) -> None:
 
 
 def serve_sigrc(requests: int) -> None:
-    from sei_bridge.sigrc.simulator import SimulatorConfig, start_simulator
+    from sei_bridge.sandboxes.sigrc import SimulatorConfig, start_simulator
 
     config = SimulatorConfig(
         token=TOKEN, requests=requests, lag_seconds=0.0, hard_cases=frozenset()

@@ -4,6 +4,10 @@ Each subcommand lives in the module that owns its concept and exposes two functi
 ``add_arguments(parser)`` and ``run(args) -> int``. This module only wires them together and is
 the command boundary: an expected :class:`~sei_bridge.errors.SeiBridgeError` becomes a one-line
 message and a non-zero exit, never a traceback.
+
+A subcommand's module is imported only when that subcommand is the one given, so ``sei-bridge
+--help`` imports none of them (nor the engine, zeep, SQLAlchemy or the sandboxes) and ``sei-bridge
+status`` imports neither the other commands nor the sandboxes.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
-from collections.abc import Sequence
-from typing import Protocol, cast
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, cast
 
 from sei_bridge import __version__, errors
 
@@ -41,14 +46,30 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("audit", "sei_bridge.commands.audit", "verify the audit trail"),
 )
 SANDBOX_COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("sei", "sei_bridge.sei.sandbox.cli", "run the SEI sandbox (a fake SEI server over HTTP)"),
-    ("sigrc", "sei_bridge.sigrc.simulator.cli", "run the SIGRC simulator (feed API over HTTP)"),
+    ("sei", "sei_bridge.sandboxes.sei.cli", "run the SEI sandbox (a fake SEI server over HTTP)"),
+    ("sigrc", "sei_bridge.sandboxes.sigrc.cli", "run the SIGRC simulator (feed API over HTTP)"),
     ("proxy", "sei_bridge.sandboxes.proxy_cli", "a fault-injecting proxy in front of any SEI"),
 )
 
 
-def _load(module: str) -> _Command:
-    return cast(_Command, importlib.import_module(module))
+class _CommandParser(argparse.ArgumentParser):
+    """The parser of one subcommand: imports the subcommand's module, and takes its arguments,
+    only when this subcommand is the one being parsed (``module`` None: a plain parser, such as
+    ``sandbox``'s, whose own subcommands are the lazy ones)."""
+
+    def __init__(self, *args: Any, module: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._module = module
+
+    def parse_known_args(  # argparse calls this on the chosen subcommand's parser
+        self, args: Iterable[str] | None = None, namespace: Any = None
+    ) -> tuple[Any, list[str]]:
+        if self._module is not None:
+            command = cast(_Command, importlib.import_module(self._module))
+            self._module = None
+            command.add_arguments(self)
+            self.set_defaults(_run=command.run)
+        return super().parse_known_args(args, namespace)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,27 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR (env SEI_BRIDGE_LOG_LEVEL)"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_CommandParser
+    )
     for name, module, help_text in COMMANDS:
-        command = _load(module)
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        command.add_arguments(p)
-        p.set_defaults(_run=command.run)
+        sub.add_parser(name, help=help_text, description=help_text, module=module)
     sandbox = sub.add_parser("sandbox", help="run a local stand-in for SEI or SIGRC")
-    sandbox_sub = sandbox.add_subparsers(dest="sandbox", metavar="SYSTEM", required=True)
+    sandbox_sub = sandbox.add_subparsers(
+        dest="sandbox", metavar="SYSTEM", required=True, parser_class=_CommandParser
+    )
     for name, module, help_text in SANDBOX_COMMANDS:
-        command = _load(module)
-        p = sandbox_sub.add_parser(name, help=help_text, description=help_text)
-        command.add_arguments(p)
-        p.set_defaults(_run=command.run)
+        sandbox_sub.add_parser(name, help=help_text, description=help_text, module=module)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    import os
-
     level = args.log_level or os.environ.get("SEI_BRIDGE_LOG_LEVEL", "INFO")
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"

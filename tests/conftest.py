@@ -3,6 +3,7 @@
 - Any connection outside loopback fails the test (zeep's own suite does the same): the tests
   talk only to the sandbox, the simulator and local databases.
 - ``postgres_url`` gives a real PostgreSQL or skips with the reason.
+- ``reference_dir`` is tests/data: what a real SEI 4.1.0 sent and answered, and its WSDL.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import pytest
 
 pytest_plugins = ["tests.fixtures.sei", "tests.fixtures.sigrc", "tests.fixtures.db"]
 
-REFERENCE_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference")
+#: Recordings of a real SEI 4.1.0 and its WSDL, copied into the repository (see its README.md).
+REFERENCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 _real_connect = socket.socket.connect
 _real_create_connection = socket.create_connection
@@ -46,11 +48,9 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def reference_dir() -> str:
-    """../shared/reference, or skip with the reason when the checkout has no shared/ beside it."""
-    path = os.path.abspath(os.environ.get("SEI_BRIDGE_REFERENCE_DIR", REFERENCE_DIR))
-    if not os.path.isdir(path):
-        pytest.skip(f"reference material not found at {path} (set SEI_BRIDGE_REFERENCE_DIR)")
-    return path
+    """tests/data: ``real-sei-4.1.0/`` (recorded exchanges) and ``sei-4.1.0.wsdl``. Part of the
+    repository, so a test that needs them runs in any checkout instead of skipping."""
+    return REFERENCE_DIR
 
 
 @pytest.fixture(scope="session")

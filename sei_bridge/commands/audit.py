@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from sei_bridge import app
 from sei_bridge.commands import _common
 
 
@@ -16,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for its --help (see sei_bridge.commands)
+    from sei_bridge import app
+
     store = app.open_store(_common.settings_from(args))
     try:
         result = store.audit_verify()

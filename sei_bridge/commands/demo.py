@@ -15,14 +15,14 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
+from sei_bridge import config
 
-from sei_bridge import app, config
-from sei_bridge.engine.engine import SyncReport
-from sei_bridge.sei.sandbox import FaultConfig, SandboxConfig, start_sandbox
-from sei_bridge.sigrc.simulator import SimulatorConfig, start_simulator
-from sei_bridge.store import ActionKind, StatusReport
+if TYPE_CHECKING:
+    from sei_bridge.engine.engine import SyncReport
+    from sei_bridge.sandboxes.sei import FaultConfig
+    from sei_bridge.store import StatusReport
 
 DEFAULT_REQUESTS = 300
 DEMO_TOKEN = "demo-token"
@@ -43,12 +43,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _faults(enabled: bool) -> FaultConfig:
+    from sei_bridge.sandboxes.sei import FaultConfig
+
     if not enabled:
         return FaultConfig()
     return FaultConfig(latency=0.002, http503=0.02, reset=0.01, lost=0.01)
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for its --help (see sei_bridge.commands)
+    from tqdm import tqdm
+
+    from sei_bridge import app
+    from sei_bridge.sandboxes.sei import SandboxConfig, start_sandbox
+    from sei_bridge.sandboxes.sigrc import SimulatorConfig, start_simulator
+
     started = time.monotonic()
     if args.log_level is None and "SEI_BRIDGE_LOG_LEVEL" not in os.environ:
         # the summary says what happened; per-item log lines would only bury the progress bar
@@ -115,6 +124,8 @@ _QUARANTINE_LISTED = 100_000
 
 def _summary(report: SyncReport, status: StatusReport, elapsed: float) -> str:
     """What a newcomer wants to know after the demo, in a dozen lines."""
+    from sei_bridge.store import ActionKind
+
     done = {kind: states.get("DONE", 0) for kind, states in status.actions.items()}
     documents = {
         "solicitação": done.get(ActionKind.SOLICITACAO_DOC.value, 0),

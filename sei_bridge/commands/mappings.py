@@ -6,9 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sei_bridge import mapping
 from sei_bridge.commands import _common
-from sei_bridge.sei.client import SeiClient
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for its --help (see sei_bridge.commands)
+    from sei_bridge import mapping
+    from sei_bridge.sei.client import SeiClient
+
     settings = _common.settings_from(args, mappings=args.mappings)
     mappings = mapping.load_mappings(Path(settings.mappings))
     print(f"{settings.mappings}: {len(mappings.servicos)} service(s) mapped, files valid")

@@ -7,9 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from sei_bridge import app
 from sei_bridge.commands import _common
-from sei_bridge.reconcile import Reconciler
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for its --help (see sei_bridge.commands)
+    from sei_bridge import app
+    from sei_bridge.reconcile import Reconciler
+
     settings = _common.settings_from(args)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=args.since_days)
     with app.build_runtime(settings) as rt:

@@ -12,10 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sei_bridge import app, scheduler
 from sei_bridge.commands import _common
-from sei_bridge.ops import metrics
-from sei_bridge.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for its --help (see sei_bridge.commands)
+    from sei_bridge import app, scheduler
+    from sei_bridge.ops import metrics
+    from sei_bridge.reconcile import Reconciler
+
     settings = _common.settings_from(args, metrics_port=args.metrics_port)
     specs = scheduler.load_schedule(args.schedule)
     stopped = threading.Event()

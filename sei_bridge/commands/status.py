@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-from sei_bridge import app
 from sei_bridge.commands import _common
 
 
@@ -15,6 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for its --help (see sei_bridge.commands)
+    from sei_bridge import app
+
     store = app.open_store(_common.settings_from(args))
     try:
         report = store.status()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 
-from sei_bridge import app
 from sei_bridge.commands import _common
 
 log = logging.getLogger(__name__)
@@ -28,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for its --help (see sei_bridge.commands)
+    from sei_bridge import app
+
     settings = _common.settings_from(args)
     with app.build_runtime(settings) as runtime:
         report = runtime.engine.sync_until_idle(max_seconds=args.max_seconds)

@@ -1,11 +1,11 @@
 """A fault-injecting reverse proxy in front of any SEI: ``sei-bridge sandbox proxy``.
 
-The SEI sandbox's fault model (:mod:`sei_bridge.sei.sandbox.faults`, the same ``--faults``
+The SEI sandbox's fault model (:mod:`sei_bridge.sandboxes.sei.faults`, the same ``--faults``
 spec and seeded draws) applied to a real SEI, so an integrator can rehearse lost answers,
 resets, 503s and outages against their own homologation SEI::
 
     from sei_bridge.sandboxes.proxy import start_proxy
-    from sei_bridge.sei.sandbox.faults import FaultConfig
+    from sei_bridge.sandboxes.sei.faults import FaultConfig
 
     with start_proxy("https://sei-homolog.example.gov.br/sei", faults=FaultConfig(lost=0.05)) as p:
         p.endpoint_url      # http://127.0.0.1:PORT/sei/ws/SeiWS.php  (SEI_BRIDGE_SEI_URL)
@@ -58,13 +58,19 @@ from sei_bridge.sandboxes.proxy_upstream import VIA, Upstream, UpstreamError, Up
 
 # The sandbox's pieces, reused as they are: its fault model, its HTTP server (which turns
 # ResetConnection into a TCP reset), its Apache pages and SOAP fault, its WSDL address rewrite.
-from sei_bridge.sei.sandbox import rules
-from sei_bridge.sei.sandbox import soap as sandbox_soap
-from sei_bridge.sei.sandbox.app import _APACHE_PAGE, _PAGES, _STATUS, ResetConnection, SeiSandboxApp
-from sei_bridge.sei.sandbox.config import SandboxConfig
-from sei_bridge.sei.sandbox.faults import FaultConfig, FaultInjector, FaultKind, OutageMode
-from sei_bridge.sei.sandbox.schema import rewrite_address
-from sei_bridge.sei.sandbox.server import _HttpServer
+from sei_bridge.sandboxes.sei import rules
+from sei_bridge.sandboxes.sei import soap as sandbox_soap
+from sei_bridge.sandboxes.sei.app import (
+    _APACHE_PAGE,
+    _PAGES,
+    _STATUS,
+    ResetConnection,
+    SeiSandboxApp,
+)
+from sei_bridge.sandboxes.sei.config import SandboxConfig
+from sei_bridge.sandboxes.sei.faults import FaultConfig, FaultInjector, FaultKind, OutageMode
+from sei_bridge.sandboxes.sei.schema import rewrite_address
+from sei_bridge.sandboxes.sei.server import _HttpServer
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",

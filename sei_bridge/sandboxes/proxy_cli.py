@@ -24,7 +24,7 @@ from sei_bridge.sandboxes.proxy import (
     DEFAULT_TIMEOUT,
     start_proxy,
 )
-from sei_bridge.sei.sandbox.faults import FaultConfig
+from sei_bridge.sandboxes.sei.faults import FaultConfig
 
 __all__ = ["add_arguments", "main", "run"]
 

@@ -1,7 +1,8 @@
-"""The SEI side: SOAP client on zeep, fault classification, HTML rendering, sandbox server.
+"""The SEI side: SOAP client on zeep, fault classification, HTML rendering.
 
 The public API: :class:`SeiClient` (typed calls), the values of :mod:`sei_bridge.sei.types`,
-:mod:`sei_bridge.sei.html` for generated documents, and the bundled WSDL locations.
+:mod:`sei_bridge.sei.html` for generated documents, and the bundled WSDL locations. The fake SEI
+server is :mod:`sei_bridge.sandboxes.sei`.
 """
 
 from __future__ import annotations

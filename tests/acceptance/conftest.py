@@ -30,8 +30,8 @@ from typing import IO, Any
 import pytest
 
 from sei_bridge import mapping
-from sei_bridge.sei.sandbox import RunningSandbox
-from sei_bridge.sigrc.simulator import RunningSimulator
+from sei_bridge.sandboxes.sei import RunningSandbox
+from sei_bridge.sandboxes.sigrc import RunningSimulator
 from tests.support import end_state
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from sei_bridge.sei.sandbox import FaultConfig, RunningSandbox
-from sei_bridge.sigrc.simulator import RunningSimulator
+from sei_bridge.sandboxes.sei import FaultConfig, RunningSandbox
+from sei_bridge.sandboxes.sigrc import RunningSimulator
 from tests.acceptance.conftest import Bridge, BridgeFactory, assert_end_state, wait_until
 from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory

@@ -16,8 +16,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from sei_bridge.sei.sandbox import FaultConfig, RunningSandbox
-from sei_bridge.sigrc.simulator import RunningSimulator
+from sei_bridge.sandboxes.sei import FaultConfig, RunningSandbox
+from sei_bridge.sandboxes.sigrc import RunningSimulator
 from tests.acceptance.conftest import BridgeFactory, assert_end_state, wait_exit
 from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory

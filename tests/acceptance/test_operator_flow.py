@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sei_bridge.sei.sandbox import FaultKind, ProcessView, RunningSandbox
-from sei_bridge.sigrc.generator import HardCase
-from sei_bridge.sigrc.simulator import RunningSimulator
+from sei_bridge.sandboxes.sei import FaultKind, ProcessView, RunningSandbox
+from sei_bridge.sandboxes.sigrc import RunningSimulator
+from sei_bridge.sandboxes.traffic import HardCase
 from tests.acceptance.conftest import (
     BridgeFactory,
     assert_end_state,

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from sei_bridge import mapping
-from sei_bridge.sei.sandbox import FaultConfig, RunningSandbox
-from sei_bridge.sigrc.simulator import RunningSimulator
+from sei_bridge.sandboxes.sei import FaultConfig, RunningSandbox
+from sei_bridge.sandboxes.sigrc import RunningSimulator
 from tests.acceptance.conftest import (
     READ_TIMEOUT,
     BridgeFactory,

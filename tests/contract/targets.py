@@ -22,9 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sei_bridge.sandboxes.sei import DocumentView, RunningSandbox, SandboxConfig, start_sandbox
+from sei_bridge.sandboxes.sei.catalog import REFERENCE_CATALOG, REFERENCE_SIZE_LIMITS_MB
 from sei_bridge.sei.client import SeiClient
-from sei_bridge.sei.sandbox import DocumentView, RunningSandbox, SandboxConfig, start_sandbox
-from sei_bridge.sei.sandbox.catalog import REFERENCE_CATALOG, REFERENCE_SIZE_LIMITS_MB
 
 URL_VARIABLE = "SEI_BRIDGE_TEST_REAL_SEI_URL"
 DB_VARIABLE = "SEI_BRIDGE_TEST_REAL_SEI_DB"

@@ -8,9 +8,9 @@ import html
 import pytest
 
 from sei_bridge import documents
+from sei_bridge.sandboxes.sei.rules import stored_html
 from sei_bridge.sei import types
 from sei_bridge.sei.html import FragmentBuilder
-from sei_bridge.sei.sandbox.rules import stored_html
 from tests.contract.builders import abrir, gerado, procedimento, recebido, unique
 from tests.contract.targets import Target
 

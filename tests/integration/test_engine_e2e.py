@@ -25,13 +25,13 @@ import pytest
 
 from sei_bridge import config, mapping
 from sei_bridge.engine import Engine, RetryPolicy, SeiGuard, SyncReport
+from sei_bridge.sandboxes.sei import FaultConfig, RunningSandbox, SandboxConfig, start_sandbox
+from sei_bridge.sandboxes.sei.views import ProcessView
+from sei_bridge.sandboxes.sigrc import RunningSimulator, SimulatorConfig, start_simulator
+from sei_bridge.sandboxes.traffic import GeneratedRequest, HardCase, generate_traffic
 from sei_bridge.sei.client import SeiClient
-from sei_bridge.sei.sandbox import FaultConfig, RunningSandbox, SandboxConfig, start_sandbox
-from sei_bridge.sei.sandbox.views import ProcessView
 from sei_bridge.sigrc.client import SigrcClient
 from sei_bridge.sigrc.feed import FeedReader
-from sei_bridge.sigrc.generator import GeneratedRequest, HardCase, generate_traffic
-from sei_bridge.sigrc.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from sei_bridge.store import ActionKind, ActionState, InboxState, RequestState, Store
 
 REPO = Path(__file__).resolve().parents[2]

@@ -31,10 +31,10 @@ import requests
 
 from sei_bridge import errors
 from sei_bridge.sandboxes.proxy import Outcome, RunningProxy, start_proxy
+from sei_bridge.sandboxes.sei import FaultConfig, OutageMode, RunningSandbox, rules
+from sei_bridge.sandboxes.sei import catalog as cat
 from sei_bridge.sei import types
 from sei_bridge.sei.client import SeiClient
-from sei_bridge.sei.sandbox import FaultConfig, OutageMode, RunningSandbox, rules
-from sei_bridge.sei.sandbox import catalog as cat
 
 REPO = Path(__file__).resolve().parents[2]
 UNIDADE = cat.UNIDADE_DIVCAD

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from sei_bridge import errors
+from sei_bridge.sandboxes.sei import ChunkedUpload, FaultConfig, ResponseEncoding, RunningSandbox
+from sei_bridge.sandboxes.sei import catalog as cat
 from sei_bridge.sei import types, wsdl
 from sei_bridge.sei.client import SeiClient
 from sei_bridge.sei.html import FragmentBuilder
-from sei_bridge.sei.sandbox import ChunkedUpload, FaultConfig, ResponseEncoding, RunningSandbox
-from sei_bridge.sei.sandbox import catalog as cat
 
 UNIDADE = cat.UNIDADE_DIVCAD
 HOSTILE = (

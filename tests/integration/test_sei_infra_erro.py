@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from sei_bridge import errors
+from sei_bridge.sandboxes.sei import FaultConfig, rules
 from sei_bridge.sei.client import SeiClient
-from sei_bridge.sei.sandbox import FaultConfig, rules
 
 
 def test_injected_infra_erro_is_an_infrastructure_fault_and_creates_nothing(

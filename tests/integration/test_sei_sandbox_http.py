@@ -24,10 +24,10 @@ import pytest
 import requests
 
 from sei_bridge import errors, mapping
+from sei_bridge.sandboxes.sei import FaultConfig, RunningSandbox
+from sei_bridge.sandboxes.sei.catalog import TIPO_IPTU, UNIDADE_DIVCAD
 from sei_bridge.sei import types
 from sei_bridge.sei.client import SeiClient
-from sei_bridge.sei.sandbox import FaultConfig, RunningSandbox
-from sei_bridge.sei.sandbox.catalog import TIPO_IPTU, UNIDADE_DIVCAD
 from tests.fixtures.sei import RECORDED_CONFIG, SEI_TEST_SERVICO, SEI_TEST_SIGLA, SeiClock
 
 SandboxFactory = Callable[..., RunningSandbox]

@@ -1,7 +1,7 @@
 """The simulator's real HTTP answers validated against the contract with openapi-core.
 
 The contract is ../shared/contracts/sigrc-feed.openapi.yaml; the package keeps a byte-identical
-copy (sei_bridge/sigrc/simulator/openapi.yaml) used here when ../shared is absent.
+copy (sei_bridge/sandboxes/sigrc/openapi.yaml) used here when ../shared is absent.
 
 Two places where the contract cannot be applied literally, both checked explicitly instead:
 - the attachment endpoint declares ``application/octet-stream`` but its description says the
@@ -24,15 +24,15 @@ import requests
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-from sei_bridge.sigrc.generator import ALL_HARD_CASES, HardCase
-from sei_bridge.sigrc.simulator import RunningSimulator
+from sei_bridge.sandboxes.sigrc import RunningSimulator
+from sei_bridge.sandboxes.traffic import ALL_HARD_CASES, HardCase
 from tests.fixtures.sigrc import SimulatorFactory
 
 SHARED_SPEC = (
     Path(__file__).resolve().parents[3] / "shared" / "contracts" / "sigrc-feed.openapi.yaml"
 )
 PACKAGED_SPEC = (
-    Path(__file__).resolve().parents[2] / "sei_bridge" / "sigrc" / "simulator" / "openapi.yaml"
+    Path(__file__).resolve().parents[2] / "sei_bridge" / "sandboxes" / "sigrc" / "openapi.yaml"
 )
 #: The server of the contract: requests are validated as if sent there.
 SPEC_HOST = "http://127.0.0.1:8156"

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from sei_bridge import errors
+from sei_bridge.sandboxes.sigrc import ManualClock, RunningSimulator
+from sei_bridge.sandboxes.traffic import HardCase
 from sei_bridge.sigrc import models
 from sei_bridge.sigrc.client import SigrcClient
 from sei_bridge.sigrc.feed import FeedCursor, FeedReader
-from sei_bridge.sigrc.generator import HardCase
-from sei_bridge.sigrc.simulator import ManualClock, RunningSimulator
 from tests.fixtures.sigrc import SimulatorFactory
 
 

@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from sei_bridge import cli as sei_bridge_cli
-from sei_bridge.sigrc.generator import HardCase
-from sei_bridge.sigrc.simulator import ManualClock, RunningSimulator
+from sei_bridge.sandboxes.sigrc import ManualClock, RunningSimulator
+from sei_bridge.sandboxes.traffic import HardCase
 from tests.fixtures.sigrc import SimulatorFactory
 
 CLEAN = frozenset[HardCase]()
@@ -289,14 +289,14 @@ def test_stop_releases_the_port(sigrc_simulator_factory: SimulatorFactory) -> No
 
 def test_the_sandbox_command_is_wired_to_this_module() -> None:
     modules = {name: module for name, module, _ in sei_bridge_cli.SANDBOX_COMMANDS}
-    assert modules["sigrc"] == "sei_bridge.sigrc.simulator.cli"
+    assert modules["sigrc"] == "sei_bridge.sandboxes.sigrc.cli"
 
 
 @pytest.fixture
 def cli_process() -> Iterator[subprocess.Popen[str]]:
     env = {**os.environ, "SEI_BRIDGE_SIGRC_TOKEN": "from-environment"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "sei_bridge.sigrc.simulator.cli", "--port", "0", "--requests", "3"],
+        [sys.executable, "-m", "sei_bridge.sandboxes.sigrc.cli", "--port", "0", "--requests", "3"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

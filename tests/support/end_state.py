@@ -37,9 +37,9 @@ from pathlib import PurePath
 from typing import Any, Protocol
 
 from sei_bridge import documents, mapping
-from sei_bridge.sei.sandbox import ProcessView, SandboxState
+from sei_bridge.sandboxes.sei import ProcessView, SandboxState
+from sei_bridge.sandboxes.sigrc import SimulatorState, WrittenEvent
 from sei_bridge.sigrc import models, parsing
-from sei_bridge.sigrc.simulator import SimulatorState, WrittenEvent
 
 __all__ = [
     "ExpectedDocument",
@@ -299,7 +299,7 @@ def _expect_request(
 
 
 class SeiHoldings(Protocol):
-    """What SEI holds: :class:`~sei_bridge.sei.sandbox.SandboxState` is one."""
+    """What SEI holds: :class:`~sei_bridge.sandboxes.sei.SandboxState` is one."""
 
     def processes(self) -> list[ProcessView]: ...
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from sei_bridge import mapping
+from sei_bridge.sandboxes.sei import ContactView, DocumentView, ProcessView
+from sei_bridge.sandboxes.sei.rules import stored_html
+from sei_bridge.sandboxes.sigrc import SimulatorConfig, SimulatorState
+from sei_bridge.sandboxes.traffic import GeneratedRequest, generate_traffic
 from sei_bridge.sei.html import FragmentBuilder
-from sei_bridge.sei.sandbox import ContactView, DocumentView, ProcessView
-from sei_bridge.sei.sandbox.rules import stored_html
-from sei_bridge.sigrc.generator import GeneratedRequest, generate_traffic
-from sei_bridge.sigrc.simulator import SimulatorConfig, SimulatorState
 from tests.support import end_state
 from tests.support.traffic import malformed_midway
 

@@ -3,7 +3,7 @@ seed of the rest of the traffic gives."""
 
 from __future__ import annotations
 
-from sei_bridge.sigrc.generator import (
+from sei_bridge.sandboxes.traffic import (
     UNMAPPED_SERVICE,
     GeneratedRequest,
     HardCase,

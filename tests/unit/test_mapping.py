@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from sei_bridge import errors, mapping
+from sei_bridge.sandboxes.traffic.vocab import FAZENDA_SERVICES, UNMAPPED_SERVICE
 from sei_bridge.sei import types
-from sei_bridge.sigrc.generator_vocab import FAZENDA_SERVICES, UNMAPPED_SERVICE
 
 REPO = Path(__file__).resolve().parents[2]
 FAZENDA = REPO / "mappings" / "fazenda.yaml"

@@ -1,4 +1,4 @@
-"""The recorded exchanges with a real SEI 4.1.0 (../shared/reference/real-sei-4.1.0)."""
+"""The recorded exchanges with a real SEI 4.1.0 (tests/data/real-sei-4.1.0)."""
 
 from __future__ import annotations
 

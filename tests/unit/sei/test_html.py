@@ -7,8 +7,8 @@ import html
 
 import pytest
 
+from sei_bridge.sandboxes.sei.rules import stored_html
 from sei_bridge.sei.html import FragmentBuilder, escape_text, render_fragment
-from sei_bridge.sei.sandbox.rules import stored_html
 
 HOSTILE = (
     "Olá 😀👍🏽 São Paulo — 中文 テスト\n"

@@ -1,0 +1,557 @@
+"""SEI's operations: one handler per operation, each one transaction over the state.
+
+:meth:`Operations.execute` authenticates the call (SiglaSistema, IdentificacaoServico, the
+serviço's denied operations), then runs the handler, which plans (validates; see
+:mod:`~.planning`) and only then writes, so a refused call leaves nothing behind — SEI runs
+each operation in one database transaction. Handlers return the answer as a
+:mod:`~.soap` value built inside the transaction; the caller renders it outside the lock.
+The read-only operations (consultar*, listar*) are in :mod:`~.queries`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from sei_bridge.sandboxes.sei import queries, rules
+from sei_bridge.sandboxes.sei.config import SandboxConfig
+from sei_bridge.sandboxes.sei.model import (
+    SAO_PAULO,
+    Andamento,
+    Atributo,
+    Contato,
+    Documento,
+    Processo,
+    Upload,
+    format_data,
+    latin1_text,
+)
+from sei_bridge.sandboxes.sei.planning import DocumentoPlan, InteressadoPlan, Planner
+from sei_bridge.sandboxes.sei.render import Renderer, Usuario
+from sei_bridge.sandboxes.sei.soap import Array, SoapCall, Struct, Value
+from sei_bridge.sandboxes.sei.state import SandboxState
+
+__all__ = ["IMPLEMENTED", "Operations", "nup"]
+
+Handler = Callable[[SoapCall], Value]
+
+_NIVEL = {0: "público", 1: "restrito", 2: "sigiloso"}
+
+#: Tarefas SEI uses for what the sandbox records.
+TAREFA_GERACAO = "1"
+TAREFA_DOCUMENTO_GERADO = "2"
+TAREFA_DOCUMENTO_RECEBIDO = "13"
+TAREFA_CONCLUSAO = "28"
+TAREFA_REABERTURA = "29"
+TAREFA_REMESSA = "32"
+TAREFA_ATUALIZACAO = "65"
+
+
+def _list(value: Any) -> list[Any]:
+    """An array part as a list (a lone member sent without its array counts as one)."""
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _mod11(digits: str) -> str:
+    total = sum(
+        int(d) * w for d, w in zip(reversed(digits), range(2, 2 + len(digits)), strict=True)
+    )
+    value = 11 - total % 11
+    return str(value - 10 if value >= 10 else value)
+
+
+def nup(prefix: str, sequencial: int, year: int) -> str:
+    """A processo number in SEI's NUP format with its two mod-11 check digits
+    (``nup("99990", 1, 2026) == "99990.000001/2026-53"``)."""
+    base = f"{prefix}{sequencial:06d}{year}"
+    first = _mod11(base)
+    second = _mod11(base + first)
+    return f"{prefix}.{sequencial:06d}/{year}-{first}{second}"
+
+
+#: Every operation the sandbox implements (those of the served WSDL are reachable).
+IMPLEMENTED = frozenset(
+    {
+        "gerarProcedimento",
+        "incluirDocumento",
+        "excluirDocumento",
+        "concluirProcesso",
+        "reabrirProcesso",
+        "enviarProcesso",
+        "lancarAndamento",
+        "adicionarArquivo",
+        "adicionarConteudoArquivo",
+        *queries.QUERIES,
+    }
+)
+
+
+class Operations:
+    """The SEI web service's behaviour over a :class:`SandboxState`."""
+
+    def __init__(
+        self,
+        state: SandboxState,
+        config: SandboxConfig,
+        *,
+        clock: Callable[[], float],
+        link_base: Callable[[], str],
+    ) -> None:
+        self.state = state
+        self.config = config
+        self.catalog = config.catalog
+        self.clock = clock
+        self.sigla, self._servico = config.credentials()
+        usuario = Usuario(
+            config.id_usuario, self.sigla, config.usuario_nome or f"Sistema {self.sigla}"
+        )
+        self.render = Renderer(config.catalog, usuario, link_base)
+        self.planner = Planner(config)
+        self.handlers: dict[str, Handler] = {
+            "gerarProcedimento": self.gerar_procedimento,
+            "incluirDocumento": self.incluir_documento,
+            "excluirDocumento": self.excluir_documento,
+            "concluirProcesso": self.concluir_processo,
+            "reabrirProcesso": self.reabrir_processo,
+            "enviarProcesso": self.enviar_processo,
+            "lancarAndamento": self.lancar_andamento,
+            "adicionarArquivo": self.adicionar_arquivo,
+            "adicionarConteudoArquivo": self.adicionar_conteudo_arquivo,
+        }
+        for name, query in queries.QUERIES.items():
+            self.handlers[name] = self._bind(query)
+
+    def _bind(self, query: Callable[[Operations, SoapCall], Value]) -> Handler:
+        return lambda call: query(self, call)
+
+    # --- entry point ---------------------------------------------------------------------------
+
+    def execute(self, call: SoapCall) -> Value:
+        """Authenticate and run ``call``; raises :class:`~.rules.SeiFault` as SEI would."""
+        sigla = call.text("SiglaSistema")
+        if sigla != self.sigla:
+            raise rules.sistema_nao_encontrado(sigla)
+        servico = call.text("IdentificacaoServico") or ""
+        if not hmac.compare_digest(servico.encode(), self._servico.encode()):
+            raise rules.servico_nao_encontrado(servico, sigla)
+        denied = self.config.denied_operations
+        if "*" in denied or call.operation in denied:
+            raise rules.SeiFault(rules.ACESSO_NEGADO)
+        return self.handlers[call.operation](call)
+
+    # --- helpers (inside a transaction) --------------------------------------------------------
+
+    def unidade(self, call: SoapCall, *, required: bool = True) -> str:
+        id_unidade = call.text("IdUnidade")
+        if id_unidade is None and not required:
+            return ""
+        if self.catalog.unidade(id_unidade) is None:
+            raise rules.unidade_nao_encontrada(id_unidade)
+        return id_unidade or ""
+
+    def sigla_unidade(self, id_unidade: str) -> str:
+        found = self.catalog.unidade(id_unidade)
+        return found.sigla if found is not None else id_unidade
+
+    def processo(self, call: SoapCall, part: str = "ProtocoloProcedimento") -> Processo:
+        protocolo = call.text(part)
+        found = self.state.find_processo(protocolo)
+        if found is None:
+            raise rules.not_found("Processo", protocolo)
+        return found
+
+    def _andamento(
+        self,
+        processo: Processo,
+        id_unidade: str,
+        id_tarefa: str,
+        descricao: str,
+        atributos: list[Atributo],
+        *,
+        modulo: str | None = None,
+    ) -> Andamento:
+        andamento = Andamento(
+            id_andamento=self.state.new_andamento_id(),
+            id_procedimento=processo.id_procedimento,
+            id_tarefa=id_tarefa,
+            descricao=descricao,
+            data_hora=self.clock(),
+            id_unidade=id_unidade,
+            atributos=tuple(sorted(atributos, key=lambda a: a.nome)),
+            id_tarefa_modulo=modulo,
+        )
+        self.state.save_andamento(andamento)
+        processo.andamentos.append(andamento.id_andamento)
+        return andamento
+
+    def _nivel_atributos(self, nivel: int, id_hipotese: str | None) -> list[Atributo]:
+        atributos = [Atributo("NIVEL_ACESSO", "", str(nivel))]
+        hipotese = self.catalog.hipotese_legal(id_hipotese) if nivel else None
+        if hipotese is not None:
+            atributos.append(
+                Atributo(
+                    "HIPOTESE_LEGAL",
+                    f"{hipotese.nome} ({hipotese.base_legal})",
+                    hipotese.id_hipotese_legal,
+                )
+            )
+        return atributos
+
+    def _contatos(self, plans: list[InteressadoPlan]) -> tuple[int, ...]:
+        ids: list[int] = []
+        for plan in plans:
+            contato = plan.existing
+            if contato is None:
+                contato = Contato(
+                    id_contato=self.state.new_contato_id(),
+                    sigla=plan.sigla,
+                    nome=plan.nome,
+                    cpf=plan.cpf,
+                    cnpj=plan.cnpj,
+                )
+                self.state.save_contato(contato)
+                plan.existing = contato
+            if contato.id_contato not in ids:
+                ids.append(contato.id_contato)
+        return tuple(ids)
+
+    def _criar_documento(
+        self, processo: Processo, id_unidade: str, plan: DocumentoPlan
+    ) -> Documento:
+        now = self.clock()
+        documento = Documento(
+            id_documento=self.state.new_protocolo_id(),
+            id_procedimento=processo.id_procedimento,
+            tipo=plan.tipo,
+            id_serie=plan.serie.id_serie,
+            id_unidade=id_unidade,
+            data=plan.data or format_data(now),
+            criado_em=now,
+            nivel_acesso=plan.nivel_acesso,
+            numero=plan.numero,
+            descricao=plan.descricao,
+            id_hipotese_legal=plan.id_hipotese_legal,
+            nome_arquivo=plan.nome_arquivo,
+            observacao=plan.observacao,
+            interessados=self._contatos(plan.interessados),
+        )
+        documento.set_content(plan.content, keep=self.state.keep_content)
+        self.state.save_documento(documento)
+        if plan.upload is not None:
+            self.state.drop_upload(plan.upload)
+        processo.documentos.append(documento.id_documento)
+        serie = plan.serie.nome + (f" {plan.numero}" if plan.numero else "")
+        nivel = _NIVEL[plan.nivel_acesso]
+        if plan.tipo == "G":
+            tarefa, texto = TAREFA_DOCUMENTO_GERADO, f"Gerado documento {nivel}"
+        else:
+            tarefa, texto = TAREFA_DOCUMENTO_RECEBIDO, f"Recebido documento externo {nivel}"
+        self._andamento(
+            processo,
+            id_unidade,
+            tarefa,
+            f"{texto} {documento.documento_formatado} ({serie})",
+            [
+                Atributo("DOCUMENTO", documento.documento_formatado, str(documento.id_documento)),
+                *self._nivel_atributos(plan.nivel_acesso, plan.id_hipotese_legal),
+            ],
+        )
+        return documento
+
+    def _enviar(
+        self, processo: Processo, origem: str, destinos: list[str], manter_aberto: bool
+    ) -> None:
+        for destino in destinos:
+            if destino not in processo.abertas:
+                processo.abertas.append(destino)
+            if destino not in processo.passou:
+                processo.passou.append(destino)
+            self._andamento(
+                processo,
+                origem,
+                TAREFA_REMESSA,
+                f"Processo remetido para a unidade {self.sigla_unidade(destino)}",
+                [Atributo("UNIDADE", self.sigla_unidade(destino), destino)],
+            )
+        if destinos and not manter_aberto and origem in processo.abertas:
+            processo.abertas.remove(origem)
+
+    def _destinos(self, value: Any) -> list[str]:
+        destinos = [d for d in _list(value) if d]
+        for destino in destinos:
+            if not isinstance(destino, str) or self.catalog.unidade(destino) is None:
+                raise rules.unidade_nao_encontrada(str(destino))
+        return list(dict.fromkeys(destinos))
+
+    # --- processos -----------------------------------------------------------------------------
+
+    def gerar_procedimento(self, call: SoapCall) -> Value:
+        with self.state.transaction():
+            id_unidade = self.unidade(call)
+            plan = self.planner.procedimento(self.state, call.params.get("Procedimento"))
+            documentos = _list(call.params.get("Documentos"))
+            if len(documentos) > self.config.max_documentos:
+                raise rules.maximo_documentos(self.config.max_documentos)
+            doc_plans = [
+                self.planner.documento(
+                    self.state, d, nivel=plan.nivel_acesso, hipotese=plan.id_hipotese_legal
+                )
+                for d in documentos
+            ]
+            destinos = self._destinos(call.params.get("UnidadesEnvio"))
+            relacionados = []
+            for protocolo in _list(call.params.get("ProcedimentosRelacionados")):
+                found = self.state.find_processo(protocolo if isinstance(protocolo, str) else "")
+                if found is None:
+                    raise rules.not_found("Processo", str(protocolo))
+                relacionados.append(found.id_procedimento)
+            # Everything checked: write.
+            now = self.clock()
+            numero = plan.numero_protocolo
+            if numero is not None and self.state.find_processo(numero) is None:
+                formatado, sequencial = numero, None
+            else:  # a taken NumeroProtocolo silently gets a generated one (seen on 4.1.0)
+                year = dt.datetime.fromtimestamp(now, SAO_PAULO).year
+                n = self.state.new_numero(year)
+                formatado, sequencial = nup(self.config.protocolo_prefix, n, year), (year, n)
+            processo = Processo(
+                id_procedimento=self.state.new_protocolo_id(),
+                procedimento_formatado=formatado,
+                id_tipo_procedimento=plan.id_tipo_procedimento,
+                data_autuacao=(
+                    rules.parse_data(plan.data_autuacao).strftime("%d/%m/%Y")
+                    if plan.data_autuacao and sequencial is None
+                    else format_data(now)
+                ),
+                criado_em=now,
+                id_unidade_geradora=id_unidade,
+                nivel_acesso=plan.nivel_acesso,
+                especificacao=plan.especificacao,
+                numero_informado=numero if sequencial is None else None,
+                sequencial=sequencial,
+                id_hipotese_legal=plan.id_hipotese_legal,
+                observacao=plan.observacao,
+                assuntos=plan.assuntos,
+                interessados=self._contatos(plan.interessados),
+                relacionados=tuple(relacionados),
+                abertas=[id_unidade],
+                passou=[id_unidade],
+            )
+            self._andamento(
+                processo,
+                id_unidade,
+                TAREFA_GERACAO,
+                f"Processo {_NIVEL[plan.nivel_acesso]} gerado",
+                [
+                    *self._nivel_atributos(plan.nivel_acesso, plan.id_hipotese_legal),
+                    Atributo("PROTOCOLO_INFORMADO", formatado, None),
+                ],
+            )
+            incluidos = [self._criar_documento(processo, id_unidade, p) for p in doc_plans]
+            self._enviar(processo, id_unidade, destinos, call.text("SinManterAbertoUnidade") != "N")
+            self.state.save_processo(processo)
+            return Struct(
+                "RetornoGeracaoProcedimento",
+                (
+                    ("IdProcedimento", str(processo.id_procedimento)),
+                    ("ProcedimentoFormatado", processo.procedimento_formatado),
+                    ("LinkAcesso", self.render.link_processo(processo)),
+                    (
+                        "RetornoInclusaoDocumentos",
+                        Array(
+                            "ArrayOfRetornoInclusaoDocumento",
+                            "RetornoInclusaoDocumento",
+                            tuple(self.render.retorno_inclusao(d) for d in incluidos),
+                        ),
+                    ),
+                ),
+            )
+
+    def concluir_processo(self, call: SoapCall) -> Value:
+        with self.state.transaction():
+            id_unidade = self.unidade(call)
+            processo = self.processo(call)
+            if id_unidade not in processo.abertas:
+                raise rules.nao_aberto(processo.procedimento_formatado)
+            processo.abertas.remove(id_unidade)
+            self._andamento(
+                processo, id_unidade, TAREFA_CONCLUSAO, "Conclusão do processo na unidade", []
+            )
+            self.state.save_processo(processo)
+            return "1"
+
+    def reabrir_processo(self, call: SoapCall) -> Value:
+        with self.state.transaction():
+            id_unidade = self.unidade(call)
+            processo = self.processo(call)
+            if id_unidade in processo.abertas:
+                raise rules.SeiFault(rules.JA_ABERTO)
+            if id_unidade not in processo.passou:
+                raise rules.nao_tramitou(processo.procedimento_formatado)
+            self._reabrir(processo, id_unidade)
+            self.state.save_processo(processo)
+            return "1"
+
+    def _reabrir(self, processo: Processo, id_unidade: str) -> None:
+        processo.abertas.append(id_unidade)
+        self._andamento(
+            processo, id_unidade, TAREFA_REABERTURA, "Reabertura do processo na unidade", []
+        )
+
+    def enviar_processo(self, call: SoapCall) -> Value:
+        with self.state.transaction():
+            id_unidade = self.unidade(call)
+            processo = self.processo(call)
+            if id_unidade not in processo.abertas:
+                raise rules.nao_aberto(
+                    processo.procedimento_formatado, self.sigla_unidade(id_unidade)
+                )
+            destinos = self._destinos(call.params.get("UnidadesDestino"))
+            if not destinos:
+                raise rules.SeiFault(rules.UNIDADES_NAO_INFORMADAS)
+            self._enviar(processo, id_unidade, destinos, call.text("SinManterAbertoUnidade") == "S")
+            self.state.save_processo(processo)
+            return "1"
+
+    def lancar_andamento(self, call: SoapCall) -> Value:
+        with self.state.transaction():
+            id_unidade = self.unidade(call)
+            processo = self.processo(call)
+            id_tarefa = call.text("IdTarefa")
+            modulo = call.text("IdTarefaModulo")
+            permitted = id_tarefa == TAREFA_ATUALIZACAO or (
+                id_tarefa is not None and id_tarefa.isdigit() and int(id_tarefa) >= 1000
+            )
+            if not permitted and modulo is None:
+                raise rules.tarefa_nao_permitida(id_tarefa)
+            atributos = []
+            for item in _list(call.params.get("Atributos")):
+                if not isinstance(item, dict) or not item.get("Nome"):
+                    raise rules.SeiFault("Nome do atributo do andamento não informado.")
+                valor = item.get("Valor")
+                origem = item.get("IdOrigem")
+                atributos.append(
+                    Atributo(
+                        latin1_text(str(item["Nome"])),
+                        latin1_text(valor) if isinstance(valor, str) else None,
+                        origem if isinstance(origem, str) and origem else None,
+                    )
+                )
+            descricao = next((a.valor for a in atributos if a.nome == "DESCRICAO"), None)
+            andamento = self._andamento(
+                processo,
+                id_unidade,
+                id_tarefa or "",
+                descricao or f"Andamento {id_tarefa or modulo}",
+                atributos,
+                modulo=modulo,
+            )
+            self.state.save_processo(processo)
+            return self.render.andamento(andamento)
+
+    # --- documentos ----------------------------------------------------------------------------
+
+    def incluir_documento(self, call: SoapCall) -> Value:
+        with self.state.transaction():
+            id_unidade = self.unidade(call)
+            struct = call.params.get("Documento")
+            struct = struct if isinstance(struct, dict) else {}
+            id_procedimento = struct.get("IdProcedimento")
+            protocolo = struct.get("ProtocoloProcedimento")
+            if isinstance(id_procedimento, str) and id_procedimento:
+                found = (
+                    self.state.processos.get(int(id_procedimento))
+                    if id_procedimento.isdigit()
+                    else None
+                )
+                asked = id_procedimento
+            elif isinstance(protocolo, str) and protocolo:
+                found, asked = self.state.find_processo(protocolo), protocolo
+            else:
+                raise rules.SeiFault(rules.PROCESSO_NAO_INFORMADO)
+            if found is None:
+                raise rules.not_found("Processo", asked)
+            plan = self.planner.documento(
+                self.state, struct, nivel=found.nivel_acesso, hipotese=found.id_hipotese_legal
+            )
+            if id_unidade not in found.abertas:
+                if id_unidade not in found.passou:
+                    raise rules.sem_acesso(
+                        self.sigla_unidade(id_unidade) or id_unidade, found.procedimento_formatado
+                    )
+                self._reabrir(found, id_unidade)  # SEI reopens it where it was concluded
+            documento = self._criar_documento(found, id_unidade, plan)
+            self.state.save_processo(found)
+            return self.render.retorno_inclusao(documento)
+
+    def excluir_documento(self, call: SoapCall) -> Value:
+        with self.state.transaction():
+            id_unidade = self.unidade(call)
+            protocolo = call.text("ProtocoloDocumento")
+            documento = self.state.find_documento(protocolo)
+            if documento is None:
+                raise rules.not_found("Documento", protocolo)
+            processo = self.state.processos[documento.id_procedimento]
+            if id_unidade not in processo.abertas:
+                raise rules.nao_aberto(
+                    processo.procedimento_formatado, self.sigla_unidade(id_unidade)
+                )
+            documento.excluido = True
+            self.state.save_documento(documento)
+            processo.documentos.remove(documento.id_documento)
+            self.state.save_processo(processo)
+            return "1"
+
+    # --- chunked upload ------------------------------------------------------------------------
+
+    def _chunk(self, upload: Upload, conteudo: str | None) -> bytes:
+        """The decoded chunk, refused when it overflows the announced size or completes the
+        file with another MD5 ("Conteúdo do arquivo corrompido.")."""
+        chunk = rules.decode_base64(conteudo or "")
+        size = len(upload.data) + len(chunk)
+        if size > upload.tamanho:
+            raise rules.SeiFault(rules.CORROMPIDO)
+        if size == upload.tamanho:
+            digest = hashlib.md5(bytes(upload.data) + chunk, usedforsecurity=False).hexdigest()
+            if digest != upload.hash_md5:
+                raise rules.SeiFault(rules.CORROMPIDO)
+        return chunk
+
+    def adicionar_arquivo(self, call: SoapCall) -> Value:
+        with self.state.transaction():
+            id_unidade = self.unidade(call)
+            nome = call.text("Nome")
+            if nome is None:
+                raise rules.SeiFault(rules.NOME_ARQUIVO_NAO_INFORMADO)
+            tamanho_text = call.text("Tamanho") or ""
+            if not tamanho_text.isdigit():
+                raise rules.SeiFault(f"Tamanho do arquivo [{tamanho_text}] inválido.")
+            tamanho = int(tamanho_text)
+            if tamanho > self.config.max_external_mb * 1024 * 1024:
+                raise rules.tamanho_maximo(self.config.max_external_mb)
+            upload = Upload(
+                id_arquivo=self.state.new_upload_id(),
+                nome=latin1_text(nome),
+                tamanho=tamanho,
+                hash_md5=(call.text("Hash") or "").strip().lower(),
+                id_unidade=id_unidade,
+            )
+            chunk = self._chunk(upload, call.text("Conteudo"))
+            self.state.save_upload(upload)
+            self.state.append_upload(upload, chunk)
+            return str(upload.id_arquivo)
+
+    def adicionar_conteudo_arquivo(self, call: SoapCall) -> Value:
+        with self.state.transaction():
+            self.unidade(call)
+            id_arquivo = call.text("IdArquivo") or ""
+            upload = self.state.uploads.get(int(id_arquivo)) if id_arquivo.isdigit() else None
+            if upload is None:
+                raise rules.not_found("Arquivo", id_arquivo)
+            self.state.append_upload(upload, self._chunk(upload, call.text("Conteudo")))
+            return "1"

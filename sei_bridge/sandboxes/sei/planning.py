@@ -1,0 +1,335 @@
+"""Checking a ``Procedimento`` or ``Documento`` the way SEI does, before anything is written.
+
+SEI runs each operation in one database transaction, so a refused call leaves nothing behind.
+The sandbox gets the same all-or-nothing by planning first: :class:`Planner` turns the decoded
+structures into plans (raising :class:`~.rules.SeiFault` with SEI's words), and only then does
+:mod:`~.operations` write. Contacts for interessados are planned too: matched (by IdContato,
+CPF, CNPJ, Sigla+Nome, Sigla, Nome — a temporary contact is reused by Nome) or to be created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sei_bridge.sandboxes.sei import rules
+from sei_bridge.sandboxes.sei.catalog import Catalog, Serie
+from sei_bridge.sandboxes.sei.config import ChunkedUpload, SandboxConfig
+from sei_bridge.sandboxes.sei.model import Contato, Upload, latin1_text
+from sei_bridge.sandboxes.sei.state import SandboxState
+
+__all__ = ["DocumentoPlan", "InteressadoPlan", "Planner", "ProcedimentoPlan"]
+
+#: SEI's limits on stored string fields (characters, after Latin-1 referencing).
+MAX_ESPECIFICACAO = 100
+MAX_OBSERVACAO = 1000
+MAX_DESCRICAO = 250
+MAX_NUMERO_PROTOCOLO = 50
+
+
+def _text(struct: dict[str, Any], name: str) -> str | None:
+    value = struct.get(name)
+    return value if isinstance(value, str) and value != "" else None
+
+
+def _items(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _digits(value: str | None) -> str | None:
+    if value is None:
+        return None
+    digits = "".join(ch for ch in value if ch.isdigit())
+    return digits or None
+
+
+@dataclass(slots=True)
+class InteressadoPlan:
+    """An existing contact, or one to create (``existing`` None)."""
+
+    existing: Contato | None
+    sigla: str | None = None
+    nome: str = ""
+    cpf: str | None = None
+    cnpj: str | None = None
+
+
+@dataclass(slots=True)
+class ProcedimentoPlan:
+    id_tipo_procedimento: str
+    especificacao: str | None
+    observacao: str | None
+    nivel_acesso: int
+    id_hipotese_legal: str | None
+    assuntos: tuple[str, ...]
+    interessados: list[InteressadoPlan]
+    numero_protocolo: str | None
+    data_autuacao: str | None
+
+
+@dataclass(slots=True)
+class DocumentoPlan:
+    tipo: str
+    serie: Serie
+    numero: str | None
+    data: str | None
+    descricao: str | None
+    observacao: str | None
+    nivel_acesso: int
+    id_hipotese_legal: str | None
+    nome_arquivo: str | None
+    content: bytes = field(repr=False)
+    upload: Upload | None
+    interessados: list[InteressadoPlan]
+
+
+class Planner:
+    """Validates requests against the catalog, the config and the state (read only)."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.catalog: Catalog = config.catalog
+        self.extensions = frozenset(e.extensao.lower() for e in config.catalog.extensoes)
+        self.max_bytes = config.max_external_mb * 1024 * 1024
+
+    # --- access level ---------------------------------------------------------------------------
+
+    def _nivel(
+        self, check: rules.Validation, nivel: str | None, hipotese: str | None, default: int
+    ) -> tuple[int, str | None]:
+        if nivel is None:
+            value = default
+        elif nivel in ("0", "1"):
+            value = int(nivel)
+        else:  # sigiloso (2) cannot be created through web services; anything else is junk
+            check.add(rules.NIVEL_ACESSO_INVALIDO)
+            check.add(rules.NIVEL_NAO_PERMITIDO_TIPO)
+            return default, None
+        if not self.config.enforce_hipotese_legal:
+            return value, hipotese
+        if value == 0:
+            return value, None  # a hipótese sent with público is dropped (seen on 4.1.0)
+        if hipotese is None:
+            check.add(rules.HIPOTESE_NAO_INFORMADA)
+            return value, None
+        found = self.catalog.hipotese_legal(hipotese)
+        if found is None:
+            check.add(rules.HIPOTESE_NAO_ENCONTRADA)
+            return value, None
+        if found.nivel_acesso != value:
+            check.add(rules.HIPOTESE_NAO_APLICAVEL)
+        return value, hipotese
+
+    # --- interessados ---------------------------------------------------------------------------
+
+    def interessados(self, state: SandboxState, value: Any) -> list[InteressadoPlan]:
+        plans: list[InteressadoPlan] = []
+        for item in _items(value):
+            if not isinstance(item, dict):
+                raise rules.SeiFault(rules.NOME_INTERESSADO, rules.INFRA_ERRO)
+            plan = self._interessado(state, item, plans)
+            duplicate = any(
+                p is plan or (plan.existing is not None and p.existing is plan.existing)
+                for p in plans
+            )
+            if not duplicate:
+                plans.append(plan)
+        return plans
+
+    def _interessado(
+        self, state: SandboxState, item: dict[str, Any], planned: list[InteressadoPlan]
+    ) -> InteressadoPlan:
+        id_contato = _text(item, "IdContato")
+        if id_contato is not None:
+            found = state.contatos.get(int(id_contato)) if id_contato.isdigit() else None
+            if found is None:
+                raise rules.not_found("Contato", id_contato)
+            return InteressadoPlan(found)
+        cpf, cnpj = _digits(_text(item, "Cpf")), _digits(_text(item, "Cnpj"))
+        sigla = _text(item, "Sigla")
+        nome = _text(item, "Nome")
+        sigla = latin1_text(sigla) if sigla is not None else None
+        nome = latin1_text(nome) if nome is not None else None
+        for document in (f"cpf:{cpf}" if cpf else None, f"cnpj:{cnpj}" if cnpj else None):
+            found_by_document = state.contacts_by_document(document) if document else []
+            if found_by_document:
+                return InteressadoPlan(found_by_document[0])
+        if sigla is not None:
+            by_sigla = state.contacts_by_sigla(sigla)
+            if nome is not None:
+                for contato in by_sigla:
+                    if contato.nome.lower() == nome.lower():
+                        return InteressadoPlan(contato)
+            if by_sigla:
+                return InteressadoPlan(by_sigla[0])
+        if nome is None:
+            raise rules.SeiFault(rules.NOME_INTERESSADO, rules.INFRA_ERRO)
+        by_nome = state.contacts_by_nome(nome)
+        temporary = [c for c in by_nome if c.temporario]
+        if temporary or by_nome:
+            return InteressadoPlan((temporary or by_nome)[0])
+        for plan in planned:  # the same new person twice in one call: one contact
+            if plan.existing is None and plan.nome.lower() == nome.lower():
+                return plan
+        check = rules.Validation()  # a new contact: ContatoRN's limits, as stored
+        check.length("Sigla", sigla, rules.MAX_SIGLA_CONTATO)
+        check.length("Nome", nome, rules.MAX_NOME_CONTATO)
+        check.raise_if_any()
+        return InteressadoPlan(None, sigla=sigla, nome=nome, cpf=cpf, cnpj=cnpj)
+
+    # --- procedimento ---------------------------------------------------------------------------
+
+    def procedimento(self, state: SandboxState, value: Any) -> ProcedimentoPlan:
+        struct = value if isinstance(value, dict) else {}
+        id_tipo = _text(struct, "IdTipoProcedimento")
+        tipo = self.catalog.tipo_procedimento(id_tipo)
+        if tipo is None:
+            raise rules.not_found("Tipo de procedimento", id_tipo)
+        check = rules.Validation()
+        especificacao = _text(struct, "Especificacao")
+        observacao = _text(struct, "Observacao")
+        check.length("Especificação", especificacao, MAX_ESPECIFICACAO)
+        check.length("Observação", observacao, MAX_OBSERVACAO)
+        nivel, hipotese = self._nivel(
+            check, _text(struct, "NivelAcesso"), _text(struct, "IdHipoteseLegal"), default=0
+        )
+        numero = _text(struct, "NumeroProtocolo")
+        data_autuacao = _text(struct, "DataAutuacao")
+        if numero is not None and data_autuacao is None:
+            check.add(rules.DATA_AUTUACAO_NAO_INFORMADA)
+        elif data_autuacao is not None and numero is None:
+            check.add(rules.NUMERO_PROTOCOLO_NAO_INFORMADO)
+        elif data_autuacao is not None:
+            rules.parse_data(data_autuacao, "Data de autuação")
+        check.length("Número do protocolo", numero, MAX_NUMERO_PROTOCOLO)
+        assuntos: list[str] = []
+        for item in _items(struct.get("Assuntos")):
+            codigo = _text(item, "CodigoEstruturado") if isinstance(item, dict) else item
+            if not isinstance(codigo, str) or self.catalog.assunto(codigo) is None:
+                raise rules.not_found("Assunto", codigo)
+            if codigo not in assuntos:
+                assuntos.append(codigo)
+        assuntos.extend(c for c in tipo.assuntos_sugeridos if c not in assuntos)
+        interessados = self.interessados(state, struct.get("Interessados"))
+        check.raise_if_any()
+        return ProcedimentoPlan(
+            id_tipo_procedimento=tipo.id_tipo_procedimento,
+            especificacao=latin1_text(especificacao) if especificacao else None,
+            observacao=latin1_text(observacao) if observacao else None,
+            nivel_acesso=nivel,
+            id_hipotese_legal=hipotese,
+            assuntos=tuple(assuntos),
+            interessados=interessados,
+            numero_protocolo=latin1_text(numero) if numero else None,
+            data_autuacao=data_autuacao,
+        )
+
+    # --- documento ------------------------------------------------------------------------------
+
+    def documento(
+        self, state: SandboxState, value: Any, *, nivel: int, hipotese: str | None
+    ) -> DocumentoPlan:
+        """Plan a documento; ``nivel``/``hipotese`` are the processo's (inherited when the
+        documento sets no NivelAcesso)."""
+        struct = value if isinstance(value, dict) else {}
+        tipo = _text(struct, "Tipo")
+        if tipo not in ("G", "R"):
+            raise rules.SeiFault(rules.TIPO_DOCUMENTO_INVALIDO)
+        id_serie = _text(struct, "IdSerie")
+        serie = self.catalog.serie(id_serie)
+        if serie is None:
+            raise rules.not_found("Tipo de documento", id_serie)
+        check = rules.Validation()
+        numero = _text(struct, "Numero")
+        if numero is not None and not serie.numeracao_informada:
+            check.add(rules.sem_numeracao(serie.nome).message)
+        data = _text(struct, "Data")
+        if tipo == "G" and data is not None:
+            check.add(rules.DATA_EM_GERADO)
+        elif tipo == "R" and data is None:
+            check.add(rules.DATA_NAO_INFORMADA)
+        elif data is not None:
+            data = rules.parse_data(data).strftime("%d/%m/%Y")
+        descricao, observacao = _text(struct, "Descricao"), _text(struct, "Observacao")
+        check.length("Descrição", descricao, MAX_DESCRICAO)
+        check.length("Observação", observacao, MAX_OBSERVACAO)
+        own_nivel = _text(struct, "NivelAcesso")
+        if own_nivel is None:
+            nivel_value, hipotese_value = nivel, hipotese
+        else:
+            nivel_value, hipotese_value = self._nivel(
+                check, own_nivel, _text(struct, "IdHipoteseLegal"), default=nivel
+            )
+        check.raise_if_any()
+        nome_arquivo, content, upload = self._content(state, tipo, struct)
+        return DocumentoPlan(
+            tipo=tipo,
+            serie=serie,
+            numero=latin1_text(numero) if numero else None,
+            data=data,
+            descricao=latin1_text(descricao) if descricao else None,
+            observacao=latin1_text(observacao) if observacao else None,
+            nivel_acesso=nivel_value,
+            id_hipotese_legal=hipotese_value,
+            nome_arquivo=nome_arquivo,
+            content=content,
+            upload=upload,
+            interessados=self.interessados(state, struct.get("Interessados")),
+        )
+
+    def _content(
+        self, state: SandboxState, tipo: str, struct: dict[str, Any]
+    ) -> tuple[str | None, bytes, Upload | None]:
+        conteudo = _text(struct, "Conteudo")
+        mtom = _text(struct, "ConteudoMTOM")
+        id_arquivo = _text(struct, "IdArquivo")
+        if tipo == "G":
+            raw = rules.decode_base64(conteudo or mtom or "")
+            html = rules.stored_html(raw)
+            rules.check_script(html, lambda: f"{state.new_protocolo_id():07d}")
+            return None, html, None
+        sources = [s for s in (conteudo, mtom, id_arquivo) if s is not None]
+        if len(sources) > 1:
+            raise rules.SeiFault(rules.CONTEUDO_DUPLO)
+        nome = _text(struct, "NomeArquivo")
+        if not sources and nome is None:
+            raise rules.SeiFault(rules.CONTEUDO_NAO_INFORMADO)
+        if id_arquivo is not None:
+            upload = state.uploads.get(int(id_arquivo)) if id_arquivo.isdigit() else None
+            if self.config.chunked_upload is ChunkedUpload.BROKEN:
+                raise rules.anexo_vazio(nome or (upload.nome if upload is not None else ""))
+            if upload is None:
+                raise rules.not_found("Arquivo", id_arquivo)
+            data = bytes(upload.data)
+            complete = len(data) == upload.tamanho
+            if not complete or hashlib.md5(data, usedforsecurity=False).hexdigest() != (
+                upload.hash_md5.lower()
+            ):
+                raise rules.SeiFault(rules.CORROMPIDO)
+            nome = nome or upload.nome
+            rules.check_extension(nome, self.extensions)
+            return latin1_text(nome), data, upload
+        if nome is None:
+            raise rules.SeiFault(rules.NOME_ARQUIVO_NAO_INFORMADO)
+        nome = latin1_text(nome).strip()
+        rules.check_nome_anexo(nome, self.extensions)
+        content = rules.decode_base64(conteudo or mtom or "")
+        if not content:
+            raise rules.anexo_vazio(nome)
+        self._check_size(nome, len(content))
+        return nome, content, None
+
+    def _check_size(self, nome: str, size: int) -> None:
+        """AnexoRN::validarNumTamanhoRN0867: the extension's own limit, else the general one."""
+        found = self.catalog.extensao(rules.extension_of(nome))
+        if found is not None and found.tamanho_maximo_mb:
+            if size > found.tamanho_maximo_mb * 1024 * 1024:
+                raise rules.SeiFault(
+                    f"O tamanho máximo permitido para arquivos {found.extensao.upper()} é "
+                    f"{found.tamanho_maximo_mb}Mb."
+                )
+        elif size > self.max_bytes:
+            raise rules.tamanho_maximo(self.config.max_external_mb)
