@@ -43,6 +43,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 SANDBOX_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("sei", "sei_bridge.sei.sandbox.cli", "run the SEI sandbox (a fake SEI server over HTTP)"),
     ("sigrc", "sei_bridge.sigrc.simulator.cli", "run the SIGRC simulator (feed API over HTTP)"),
+    ("proxy", "sei_bridge.sandboxes.proxy_cli", "a fault-injecting proxy in front of any SEI"),
 )
 
 
