@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ __all__ = [
     "especificacao",
     "interessado",
     "motivo",
+    "nome_arquivo",
     "render_finalizado",
     "render_interacao",
     "render_solicitacao",
@@ -133,6 +135,48 @@ def interessado(solicitacao: models.Solicitacao) -> types.Interessado:
         nome = _clean(solicitacao.municipe.nome)
     nome = _fit(nome, _MAX_NOME - validation.stored_length(suffix))
     return types.Interessado(sigla=sigla_interessado(solicitacao.protocolo), nome=nome + suffix)
+
+
+#: Characters outside Latin-1 that file names often carry (Windows turns " - " into " – "),
+#: with the Latin-1 character SEI takes instead.
+_FILE_NAME_PUNCTUATION = str.maketrans(
+    {
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+        "\u2015": "-", "\u2212": "-", "\u2018": "'", "\u2019": "'", "\u201a": "'",
+        "\u201b": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2026": "...",
+        # letters NFKD does not decompose
+        "\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d", "\u0131": "i",
+        "\u0152": "OE", "\u0153": "oe",
+    }
+)  # fmt: skip
+
+
+def _latin1_name_char(ch: str) -> str:
+    if ord(ch) < 256:
+        return ch
+    # a letter with marks SEI cannot store (ş, ő, ł...) keeps its base letter; anything else "_"
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if ord(c) < 128 and c.isalnum())
+    return base or "_"
+
+
+def nome_arquivo(nome: str, extension: str) -> str:
+    """The file name an attachment gets in SEI: the citizen's, as close as SEI 4.1 accepts.
+
+    SEI refuses a file name holding ``&#`` — which is what any character outside Latin-1
+    becomes on its way in ("Nome do anexo possui caracteres especiais.", AnexoRN), a name
+    over 255 characters, and one without an extension. So: NFC, characters outside Latin-1
+    replaced (dashes and quotes by their ASCII forms, marked letters by their base letter,
+    the rest by ``_``), control characters and runs of spaces as one space, ``&#`` broken,
+    ``extension`` added when the name has none, cut to 255 characters keeping the extension.
+    """
+    text = unicodedata.normalize("NFC", nome).translate(_FILE_NAME_PUNCTUATION)
+    name = _clean("".join(_latin1_name_char(ch) for ch in text)).replace("&#", "&_") or "anexo"
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem or " " in suffix or not suffix:
+        stem, suffix = name, extension
+    suffix = suffix[:16]
+    stem = stem[: types.MAX_NOME_ARQUIVO - len(suffix) - 1].rstrip() or "anexo"
+    return f"{stem}.{suffix}" if suffix else stem[: types.MAX_NOME_ARQUIVO]
 
 
 def especificacao(protocolo: str, servico_nome: str) -> str:

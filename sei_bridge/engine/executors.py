@@ -316,7 +316,9 @@ class Executor:
                 descricao=p.descricao,
                 protocolo_procedimento=ref.procedimento_formatado,
                 data=p.data,
-                nome_arquivo=_file_name(p.anexo.nome_arquivo, p.anexo.tipo_conteudo),
+                nome_arquivo=documents.nome_arquivo(
+                    p.anexo.nome_arquivo, extension_of(p.anexo.nome_arquivo, p.anexo.tipo_conteudo)
+                ),
                 conteudo=conteudo,
                 nivel_acesso=m.nivel_acesso,
                 id_hipotese_legal=m.hipotese_legal,
@@ -417,16 +419,6 @@ class Executor:
 def _says(exc: Any, *texts: str) -> bool:
     fault = (getattr(exc, "fault", None) or str(exc)).lower()
     return any(t.lower() in fault for t in texts)
-
-
-def _file_name(nome_arquivo: str, tipo_conteudo: str) -> str:
-    """The file name SEI gets: the citizen's, with an extension SEI can check."""
-    name = " ".join(nome_arquivo.split()) or "anexo"
-    if not PurePath(name).suffix:
-        ext = extension_of(name, tipo_conteudo)
-        if ext:
-            name = f"{name}.{ext}"
-    return name
 
 
 def _document_result(included: types.DocumentoIncluido) -> dict[str, Any]:

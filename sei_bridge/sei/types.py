@@ -14,6 +14,7 @@ __all__ = [
     "MAX_DESCRICAO",
     "MAX_DOCUMENTOS_POR_GERACAO",
     "MAX_ESPECIFICACAO",
+    "MAX_NOME_ARQUIVO",
     "MAX_OBSERVACAO",
     "Andamento",
     "Assunto",
@@ -40,6 +41,9 @@ MAX_ESPECIFICACAO = 100
 MAX_OBSERVACAO = 1000
 #: SEI refuses a longer document Descricao.
 MAX_DESCRICAO = 250
+#: A received documento's file name (AnexoRN: "Nome do anexo possui tamanho superior a 255
+#: caracteres."); it must also hold only Latin-1 characters and an extension.
+MAX_NOME_ARQUIVO = 255
 #: SEI_WS_NUM_MAX_DOCS: documents accepted in one gerarProcedimento.
 MAX_DOCUMENTOS_POR_GERACAO = 5
 

@@ -112,6 +112,25 @@ def check_documento(
         raise _refuse(operation, "a received (R) documento needs conteudo or id_arquivo")
     if documento.conteudo is not None and not documento.nome_arquivo:
         raise _refuse(operation, "a received (R) documento with conteudo needs nome_arquivo")
+    if documento.nome_arquivo is not None:
+        _check_nome_arquivo(operation, documento.nome_arquivo)
+
+
+def _check_nome_arquivo(operation: str, nome: str) -> None:
+    # AnexoRN::validarStrNomeRN0228 (SEI 4.1), on the name as SEI receives it
+    if any(ord(ch) > 255 for ch in nome) or "&#" in nome:
+        raise _refuse(
+            operation,
+            "nome_arquivo holds characters outside Latin-1 or '&#', which SEI refuses "
+            "(\"Nome do anexo possui caracteres especiais.\")",
+        )
+    if len(nome.strip()) > types.MAX_NOME_ARQUIVO:
+        raise _refuse(
+            operation,
+            f"nome_arquivo has {len(nome.strip())} characters (limit {types.MAX_NOME_ARQUIVO})",
+        )
+    if "." not in nome.strip().strip("."):
+        raise _refuse(operation, "nome_arquivo has no extension, which SEI refuses")
 
 
 def check_documentos(operation: str, documentos: Sequence[types.NovoDocumento]) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sei_bridge.sei.client import SeiClient
-from sei_bridge.sei.sandbox import RunningSandbox, SandboxConfig, start_sandbox
+from sei_bridge.sei.sandbox import DocumentView, RunningSandbox, SandboxConfig, start_sandbox
 from sei_bridge.sei.sandbox.catalog import REFERENCE_CATALOG
 
 URL_VARIABLE = "SEI_BRIDGE_TEST_REAL_SEI_URL"
@@ -65,6 +65,9 @@ class Storage(Protocol):
     def generated_html(self, id_documento: str) -> bytes:
         """What SEI stored as the HTML of a generated document (Latin-1 bytes)."""
 
+    def anexo_nome(self, id_documento: str) -> str:
+        """The file name SEI stored for a received document."""
+
 
 @dataclass
 class Target:
@@ -94,12 +97,18 @@ class Target:
 class SandboxStorage:
     sandbox: RunningSandbox
 
-    def generated_html(self, id_documento: str) -> bytes:
+    def _documento(self, id_documento: str) -> DocumentView:
         for processo in self.sandbox.state.processes():
             for documento in processo.documents:
                 if documento.id_documento == id_documento:
-                    return documento.content
+                    return documento
         raise LookupError(f"no documento {id_documento} in the sandbox")
+
+    def generated_html(self, id_documento: str) -> bytes:
+        return self._documento(id_documento).content
+
+    def anexo_nome(self, id_documento: str) -> str:
+        return self._documento(id_documento).nome_arquivo or ""
 
 
 @dataclass
@@ -130,6 +139,12 @@ class MariaDbStorage:
         if not rows:
             raise LookupError(f"no main section for documento {id_documento} in SEI")
         return bytes.fromhex(rows[0][0])
+
+    def anexo_nome(self, id_documento: str) -> str:
+        rows = self.query(f"SELECT HEX(nome) FROM anexo WHERE id_protocolo = {int(id_documento)}")
+        if not rows:
+            raise LookupError(f"no anexo for documento {id_documento} in SEI")
+        return bytes.fromhex(rows[0][0]).decode("latin-1")
 
 
 def real_sei_missing() -> str | None:

@@ -7,10 +7,11 @@ import html
 
 import pytest
 
+from sei_bridge import documents
 from sei_bridge.sei import types
 from sei_bridge.sei.html import FragmentBuilder
 from sei_bridge.sei.sandbox.rules import stored_html
-from tests.contract.builders import abrir, gerado, procedimento, unique
+from tests.contract.builders import abrir, gerado, procedimento, recebido, unique
 from tests.contract.targets import Target
 
 TEXTS = {
@@ -117,3 +118,39 @@ def test_string_fields_keep_latin1_and_reference_the_rest(sei: Target) -> None:
     assert documento.descricao == descricao.replace("😀", "&#128512;")
     (contato,) = client.listar_contatos(id_unidade=sei.ids.unidade, sigla=sigla)
     assert contato.nome == nome.replace("😀", "&#128512;")
+
+
+def test_file_names_in_latin1_are_kept_as_sent(sei: Target) -> None:
+    client = sei.client()
+    processo = abrir(sei, client)
+    nome = 'Declaração nº 1 ção <b> & \\ / \' "x".pdf'
+    incluido = client.incluir_documento(
+        id_unidade=sei.ids.unidade,
+        documento=recebido(sei, processo.procedimento_formatado, nome_arquivo=nome),
+    )
+    assert sei.storage.anexo_nome(incluido.id_documento) == nome
+
+
+def test_names_people_give_files_reach_sei(sei: Target) -> None:
+    # the characters SEI refuses in a file name are replaced before sending (documents.py)
+    client = sei.client()
+    processo = abrir(sei, client)
+    given = "Comprovante – pagamento “IPTU” 😀 Łódź.pdf"
+    incluido = client.incluir_documento(
+        id_unidade=sei.ids.unidade,
+        documento=recebido(
+            sei, processo.procedimento_formatado, nome_arquivo=documents.nome_arquivo(given, "pdf")
+        ),
+    )
+    assert sei.storage.anexo_nome(incluido.id_documento) == (
+        'Comprovante - pagamento "IPTU" _ Lódz.pdf'  # ó is Latin-1: kept
+    )
+
+
+def test_string_fields_at_their_limit_as_stored(sei: Target) -> None:
+    client = sei.client()
+    gerado_ = abrir(sei, client, especificacao="ç" * 100, observacao="ã" * 1000)
+    consultado = client.consultar_procedimento(
+        id_unidade=sei.ids.unidade, protocolo_procedimento=gerado_.procedimento_formatado
+    )
+    assert consultado.especificacao == "ç" * 100

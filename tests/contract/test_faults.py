@@ -208,6 +208,87 @@ CASES: list[tuple[str, Call, str, str, type[errors.SeiError]]] = [
         errors.SeiValidationFault,
     ),
     (
+        "nome de anexo fora do latin-1",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p, nome_arquivo="a – b 😀.pdf"))
+        ),
+        "Nome do anexo possui caracteres especiais.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "nome de anexo longo",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p, nome_arquivo="a" * 300 + ".pdf"))
+        ),
+        "Nome do anexo possui tamanho superior a 255 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "anexo sem extensao",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p, nome_arquivo="semextensao"))
+        ),
+        "Nome do arquivo não possui extensão.\\nNome do arquivo não possui extensão.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "anexo php",
+        _on_processo(lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p, nome_arquivo="x.php"))),
+        "Extensão do arquivo não permitida por restrição de segurança.\\n"
+        'Tipo do arquivo ".php" não autorizado para inclusão via serviços.',
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "anexo sem conteudo",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p), fields={"Conteudo": Nil})
+        ),
+        "Anexo anexo.pdf vazio.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "anexo vazio",
+        _on_processo(lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p, content=b""))),
+        "Anexo anexo.pdf vazio.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "sigla de interessado longa",
+        lambda sei, c: raw_gerar(
+            sei, c, procedimento(sei, interessados=(types.Interessado(sigla="S" * 101, nome="N"),))
+        ),
+        "Sigla possui tamanho superior a 100 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "nome de interessado longo como armazenado",
+        lambda sei, c: raw_gerar(
+            sei,
+            c,
+            procedimento(
+                sei,
+                interessados=(types.Interessado(sigla=unique("S"), nome="n" * 242 + "😀"),),
+            ),
+        ),
+        "Nome possui tamanho superior a 250 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "especificacao longa como armazenada",
+        lambda sei, c: raw_gerar(sei, c, procedimento(sei, especificacao="x" * 95 + "😀")),
+        "Especificação possui tamanho superior a 100 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
         "mais de cinco documentos",
         lambda sei, c: raw_gerar(
             sei, c, procedimento(sei), tuple(gerado(sei, None) for _ in range(6))
@@ -370,4 +451,3 @@ def test_the_client_refuses_before_sending_what_sei_would_refuse(sei: Target) ->
     doc = dataclasses.replace(gerado(sei, None, html), descricao="x" * 251)
     with pytest.raises(errors.SeiRequestInvalid):
         client.incluir_documento(id_unidade=sei.ids.unidade, documento=doc)
-    assert Nil is not None

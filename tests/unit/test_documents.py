@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
 import pytest
 
 from sei_bridge import documents
-from sei_bridge.sei import validation
+from sei_bridge.sei import types, validation
 from tests.unit.engine import builders as b
 
 HOSTILE = 'Olá 😀 <script>alert(1)</script> & "aspas" 中文\nsegunda linha'
@@ -113,3 +114,38 @@ def test_interaction_and_closure_documents_list_their_attachments() -> None:
 )
 def test_motivo_keeps_the_cause_of_a_reason(reason: str | None, shown: str) -> None:
     assert documents.motivo(reason) == shown
+
+
+@pytest.mark.parametrize(
+    ("given", "extension", "sent"),
+    [
+        ("Declaração nº 1 <b> & 'x'.pdf", "pdf", "Declaração nº 1 <b> & 'x'.pdf"),  # Latin-1 kept
+        ("Comprovante – pagamento “IPTU”.pdf", "pdf", 'Comprovante - pagamento "IPTU".pdf'),
+        ("Şahin Łukasz Ő.pdf", "pdf", "Sahin Lukasz O.pdf"),
+        ("foto 😀 中文.pdf", "pdf", "foto _ __.pdf"),
+        ("e\u0301 combinado.pdf", "pdf", "é combinado.pdf"),  # NFC: one Latin-1 letter
+        ("a&#65;b.pdf", "pdf", "a&_65;b.pdf"),  # SEI refuses any "&#"
+        ("sem extensão", "pdf", "sem extensão.pdf"),
+        ("Dr. Silva e filhos", "txt", "Dr. Silva e filhos.txt"),
+        ("  tab\tand\nnewline .pdf ", "pdf", "tab and newline.pdf"),
+        ("", "pdf", "anexo.pdf"),
+    ],
+)
+def test_file_names_are_made_acceptable_to_sei(given: str, extension: str, sent: str) -> None:
+    assert documents.nome_arquivo(given, extension) == sent
+
+
+def test_a_long_file_name_is_cut_to_255_characters_keeping_the_extension() -> None:
+    name = documents.nome_arquivo("ç" * 400 + ".pdf", "pdf")
+    assert len(name) == types.MAX_NOME_ARQUIVO and name.endswith("ç.pdf")
+    validation.check_documento(
+        "incluirDocumento",
+        types.NovoDocumento(
+            tipo=types.TipoDocumento.RECEBIDO,
+            id_serie="14",
+            protocolo_procedimento="1",
+            data=dt.date(2026, 1, 1),
+            nome_arquivo=name,
+            conteudo=b"x",
+        ),
+    )

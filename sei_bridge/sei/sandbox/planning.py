@@ -174,6 +174,10 @@ class Planner:
         for plan in planned:  # the same new person twice in one call: one contact
             if plan.existing is None and plan.nome.lower() == nome.lower():
                 return plan
+        check = rules.Validation()  # a new contact: ContatoRN's limits, as stored
+        check.length("Sigla", sigla, rules.MAX_SIGLA_CONTATO)
+        check.length("Nome", nome, rules.MAX_NOME_CONTATO)
+        check.raise_if_any()
         return InteressadoPlan(None, sigla=sigla, nome=nome, cpf=cpf, cnpj=cnpj)
 
     # --- procedimento ---------------------------------------------------------------------------
@@ -290,9 +294,9 @@ class Planner:
         sources = [s for s in (conteudo, mtom, id_arquivo) if s is not None]
         if len(sources) > 1:
             raise rules.SeiFault(rules.CONTEUDO_DUPLO)
-        if not sources:
-            raise rules.SeiFault(rules.CONTEUDO_NAO_INFORMADO)
         nome = _text(struct, "NomeArquivo")
+        if not sources and nome is None:
+            raise rules.SeiFault(rules.CONTEUDO_NAO_INFORMADO)
         if id_arquivo is not None:
             upload = state.uploads.get(int(id_arquivo)) if id_arquivo.isdigit() else None
             if self.config.chunked_upload is ChunkedUpload.BROKEN:
@@ -310,8 +314,11 @@ class Planner:
             return latin1_text(nome), data, upload
         if nome is None:
             raise rules.SeiFault(rules.NOME_ARQUIVO_NAO_INFORMADO)
-        rules.check_extension(nome, self.extensions)
+        nome = latin1_text(nome).strip()
+        rules.check_nome_anexo(nome, self.extensions)
         content = rules.decode_base64(conteudo or mtom or "")
+        if not content:
+            raise rules.anexo_vazio(nome)
         if len(content) > self.max_bytes:
             raise rules.tamanho_maximo(self.config.max_external_mb)
-        return latin1_text(nome), content, None
+        return nome, content, None

@@ -303,6 +303,35 @@ def extension_of(nome_arquivo: str) -> str:
     return base.rpartition(".")[2].lower() if "." in base else ""
 
 
+#: ContatoRN's limits on a new contact's Sigla and Nome (seen on 4.1.0, counted as stored)
+MAX_SIGLA_CONTATO = 100
+MAX_NOME_CONTATO = 250
+#: AnexoRN's limit on a file name
+MAX_NOME_ANEXO = 255
+_SCRIPT_EXTENSIONS = frozenset({"php", "php3", "php4", "phtml", "sh", "cgi"})
+
+
+def check_nome_anexo(nome: str, allowed: frozenset[str]) -> None:
+    """AnexoRN::validarStrNomeRN0228 on an inline file's name (as stored: a character outside
+    Latin-1 arrives as ``&#N;``), then the allow-list; SEI 4.1 collects its messages."""
+    check = Validation()
+    if "&#" in nome:
+        check.add("Nome do anexo possui caracteres especiais.")
+    if len(nome) > MAX_NOME_ANEXO:
+        check.add(f"Nome do anexo possui tamanho superior a {MAX_NOME_ANEXO} caracteres.")
+    extension = extension_of(nome)
+    if "." not in nome:
+        # said twice by SEI 4.1.0 (AnexoRN, then the web-service check)
+        check.add("Nome do arquivo não possui extensão.")
+        check.add("Nome do arquivo não possui extensão.")
+    else:
+        if extension in _SCRIPT_EXTENSIONS:
+            check.add("Extensão do arquivo não permitida por restrição de segurança.")
+        if extension not in allowed:
+            check.add(f'Tipo do arquivo ".{extension}" não autorizado para inclusão via serviços.')
+    check.raise_if_any()
+
+
 def check_extension(nome_arquivo: str, allowed: frozenset[str]) -> None:
     """The installation's allow-list of extensions, as enforced for web services."""
     extension = extension_of(nome_arquivo)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Sequence
 
 import pytest
@@ -127,3 +128,26 @@ def test_valid_documentos_pass() -> None:
     validation.check_documento(
         "incluirDocumento", dataclasses.replace(RECEBIDO, conteudo=None, id_arquivo="9")
     )
+
+
+@pytest.mark.parametrize(
+    ("nome", "rule"),
+    [
+        ("foto 😀.pdf", "outside Latin-1"),
+        ("a – b.pdf", "outside Latin-1"),
+        ("a&#65;.pdf", "outside Latin-1 or '&#'"),
+        ("x" * 252 + ".pdf", "256 characters (limit 255)"),
+        ("semextensao", "no extension"),
+    ],
+)
+def test_file_names_sei_refuses_are_not_sent(nome: str, rule: str) -> None:
+    documento = types.NovoDocumento(
+        tipo=types.TipoDocumento.RECEBIDO,
+        id_serie="14",
+        protocolo_procedimento="1",
+        data=dt.date(2026, 1, 1),
+        nome_arquivo=nome,
+        conteudo=b"x",
+    )
+    with pytest.raises(errors.SeiRequestInvalid, match=re.escape(rule)):
+        validation.check_documento("incluirDocumento", documento)
