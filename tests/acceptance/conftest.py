@@ -4,7 +4,8 @@ running in this test process (real HTTP on 127.0.0.1), so a test can inspect bot
 - ``bridge_factory(sigrc, sei, database_url, *, mappings=..., **settings)``: a :class:`Bridge`,
   i.e. the environment (``SEI_BRIDGE_*``) of a sei-bridge installation pointed at them, able to
   run any subcommand to completion (:meth:`Bridge.run`) or start one in the background
-  (:meth:`Bridge.start`, e.g. to SIGKILL it).
+  (:meth:`Bridge.start`, e.g. to SIGKILL it). ``sei`` is a sandbox or any :class:`SeiAt`
+  (another SEI, e.g. a real one, by URL and credentials).
 - ``fazenda_mappings``: the repository's mappings/ (``sei.numero_protocolo`` set).
 - ``mappings_copy``: a temp copy of mappings/ a test may edit.
 - ``end_state_problems(bridge, sigrc, sei)``: :func:`tests.support.end_state.check_end_state`
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import pytest
 
@@ -52,6 +53,24 @@ def _clean_environment() -> dict[str, str]:
     """This process's environment without any SEI_BRIDGE_* setting (a developer's own
     settings must not leak into the tests)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("SEI_BRIDGE_")}
+
+
+class SeiEndpoint(Protocol):
+    """What a Bridge needs of a SEI: a :class:`RunningSandbox` is one, :class:`SeiAt` too."""
+
+    @property
+    def endpoint_url(self) -> str: ...
+
+    @property
+    def credentials(self) -> tuple[str, str]: ...
+
+
+@dataclass(frozen=True)
+class SeiAt:
+    """Any SEI by its SOAP endpoint and ``(SiglaSistema, IdentificacaoServico)``."""
+
+    endpoint_url: str
+    credentials: tuple[str, str]
 
 
 @dataclass
@@ -148,7 +167,7 @@ def bridge_factory(tmp_path: Path) -> Iterator[BridgeFactory]:
 
     def make(
         sigrc: RunningSimulator,
-        sei: RunningSandbox,
+        sei: SeiEndpoint,
         database_url: str,
         *,
         mappings: Path = MAPPINGS_DIR,
