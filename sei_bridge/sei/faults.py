@@ -19,8 +19,9 @@ Credentials never leave in an exception: ``IdentificacaoServico`` holds the serv
 identificação or its Chave de Acesso, and SEI's authentication faults name the serviço
 ("Serviço [Y] do sistema [X] não encontrado." echoes what was sent — a key one character short
 or with a trailing space included; "Chave de Acesso inválida para o serviço [Y] do sistema
-[X]." names the serviço the key's first 8 characters point to). That name becomes ``[secure]``
-in the exception and in the zeep fault kept as its cause. See docs/sei-authentication.md.
+[X]." and "Nenhuma operação configurada para [op] no serviço [Y] ..." name the serviço, which
+for a serviço authenticated by address is its credential). That name becomes ``[secure]`` in
+the exception and in the zeep fault kept as its cause. See docs/sei-authentication.md.
 """
 
 from __future__ import annotations
@@ -108,12 +109,20 @@ _MIN_SECRET = 6
 _ECHOED_SERVICE = re.compile(
     r"^(Serviço |Chave de Acesso inválida para o serviço )\[.*?\]( do sistema \[)", re.DOTALL
 )
+#: ... and SeiRN's operation permission faults ("Nenhuma operação configurada para [op] no
+#: serviço [Y] com tipo de processo [T] ... na unidade [S].").
+_SERVICE_OF_OPERATION = re.compile(
+    r"^(Nenhuma operação configurada para \[[^\]]*\] no serviço )\[.*?\]( com tipo de "
+    r"processo \[| na unidade \[)",
+    re.DOTALL,
+)
 
 
 def redact_fault(fault: str, secrets: Sequence[str] = ()) -> str:
     """SEI's fault text without credentials: the serviço SEI names in its authentication faults
     and any of ``secrets`` become ``[secure]``."""
     text = _ECHOED_SERVICE.sub(r"\1[[secure]]\2", fault)
+    text = _SERVICE_OF_OPERATION.sub(r"\1[[secure]]\2", text)
     for secret in secrets:
         # A very short value would garble SEI's words; real keys are long (72 characters).
         if len(secret) >= _MIN_SECRET:

@@ -205,6 +205,17 @@ KEY = "1ad5be0d" + "4f" * 32  # the shape of a Chave de Acesso: crc32b(id) + sha
             "Serviço [a]b] do sistema [ADAPTER] não possui autenticação por Chave de Acesso.",
             "Serviço [[secure]] do sistema [ADAPTER] não possui autenticação por Chave de Acesso.",
         ),
+        (
+            "Nenhuma operação configurada para [gerarProcedimento] no serviço [ADAPTER_NOOPS] "
+            "com tipo de processo [Comunicação: Pedido] na unidade [TESTE].",
+            "Nenhuma operação configurada para [gerarProcedimento] no serviço [[secure]] "
+            "com tipo de processo [Comunicação: Pedido] na unidade [TESTE].",
+        ),
+        (
+            "Nenhuma operação configurada para [listarContatos] no serviço [X] na unidade [T].",
+            "Nenhuma operação configurada para [listarContatos] no serviço [[secure]] na "
+            "unidade [T].",
+        ),
         (  # names no serviço: kept as it is
             "Serviço do sistema [ADAPTER] não encontrado.",
             "Serviço do sistema [ADAPTER] não encontrado.",
