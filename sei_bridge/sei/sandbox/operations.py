@@ -1,6 +1,7 @@
 """SEI's operations: one handler per operation, each one transaction over the state.
 
-:meth:`Operations.execute` authenticates the call (SiglaSistema, IdentificacaoServico, the
+:meth:`Operations.execute` authenticates the call as SEI does (:mod:`~.auth`: SiglaSistema,
+IdentificacaoServico — identificação from an allowed host or Chave de Acesso — and the
 serviço's denied operations), then runs the handler, which plans (validates; see
 :mod:`~.planning`) and only then writes, so a refused call leaves nothing behind — SEI runs
 each operation in one database transaction. Handlers return the answer as a
@@ -12,11 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 from collections.abc import Callable
 from typing import Any
 
-from sei_bridge.sei.sandbox import queries, rules
+from sei_bridge.sei.sandbox import auth, queries, rules
 from sei_bridge.sei.sandbox.config import SandboxConfig
 from sei_bridge.sei.sandbox.model import (
     SAO_PAULO,
@@ -106,7 +106,8 @@ class Operations:
         self.config = config
         self.catalog = config.catalog
         self.clock = clock
-        self.sigla, self._servico = config.credentials()
+        self.sigla = config.credentials()[0]
+        self.authenticator = auth.Authenticator(self.sigla, config.servico())
         usuario = Usuario(
             config.id_usuario, self.sigla, config.usuario_nome or f"Sistema {self.sigla}"
         )
@@ -131,14 +132,12 @@ class Operations:
 
     # --- entry point ---------------------------------------------------------------------------
 
-    def execute(self, call: SoapCall) -> Value:
-        """Authenticate and run ``call``; raises :class:`~.rules.SeiFault` as SEI would."""
-        sigla = call.text("SiglaSistema")
-        if sigla != self.sigla:
-            raise rules.sistema_nao_encontrado(sigla)
-        servico = call.text("IdentificacaoServico") or ""
-        if not hmac.compare_digest(servico.encode(), self._servico.encode()):
-            raise rules.servico_nao_encontrado(servico, sigla)
+    def execute(self, call: SoapCall, *, client: auth.Client | None = None) -> Value:
+        """Authenticate and run ``call`` from ``client`` (default: loopback); raises
+        :class:`~.rules.SeiFault` as SEI would."""
+        self.authenticator.authenticate(
+            call.text("SiglaSistema"), call.text("IdentificacaoServico"), client or auth.Client()
+        )
         denied = self.config.denied_operations
         if "*" in denied or call.operation in denied:
             raise rules.SeiFault(rules.ACESSO_NEGADO)

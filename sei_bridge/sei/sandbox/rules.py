@@ -1,9 +1,10 @@
 """SEI's rules and its exact words: the faults the sandbox answers with, and the checks behind
 them that do not depend on the state (lengths, dates, content, extensions).
 
-Texts come from ../shared/reference/SEI-FACTS.md and the recorded exchanges with a real SEI
-4.1.0; ``kind`` is the ``infra_tipo_excecao`` SEI sends with each. Where SEI's wording is not
-known (a few rarely hit cases) the text follows SEI's style and says so in a comment.
+Texts come from ../shared/reference/SEI-FACTS.md, the recorded exchanges with a real SEI
+4.1.0 and SEI 4.1.0's source (docs/sei-authentication.md for authentication); ``kind`` is the
+``infra_tipo_excecao`` SEI sends with each. Where SEI's wording is not known (a few rarely hit
+cases) the text follows SEI's style and says so in a comment.
 """
 
 from __future__ import annotations
@@ -80,6 +81,26 @@ def sistema_nao_encontrado(sigla: str | None) -> SeiFault:
 def servico_nao_encontrado(servico: str | None, sigla: str | None) -> SeiFault:
     return SeiFault(
         f"Serviço [{servico or ''}] do sistema [{sigla or ''}] não encontrado.", INFRA_ERRO
+    )
+
+
+def servico_da_chave_nao_encontrado(sigla: str | None) -> SeiFault:
+    """No serviço of the sistema has the key's first 8 characters as its ``crc``."""
+    return SeiFault(f"Serviço do sistema [{sigla or ''}] não encontrado.", INFRA_ERRO)
+
+
+def sem_autenticacao(servico: str, sigla: str, modo: str) -> SeiFault:
+    """The serviço does not authenticate this way: ``modo`` "Chave de Acesso" (the key
+    path: SEI's identificação and sigla) or "Endereço" (the identificação path: as sent)."""
+    return SeiFault(
+        f"Serviço [{servico}] do sistema [{sigla}] não possui autenticação por {modo}.",
+        INFRA_ERRO,
+    )
+
+
+def chave_invalida(servico: str, sigla: str) -> SeiFault:
+    return SeiFault(
+        f"Chave de Acesso inválida para o serviço [{servico}] do sistema [{sigla}].", INFRA_ERRO
     )
 
 
