@@ -106,6 +106,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"key only (env {_ENV}NO_ADDRESS_AUTH)",
     )
     parser.add_argument(
+        "--operations",
+        default=_env("OPERATIONS", ""),
+        metavar="OP1+OP2",
+        help='operations configured for the serviço; the others answer "Nenhuma operação '
+        f'configurada para [op] ..." (default: all) (env {_ENV}OPERATIONS)',
+    )
+    parser.add_argument(
         "--wsdl-version",
         choices=("4.1", "3.0"),
         default=_env("WSDL_VERSION", "4.1"),
@@ -170,6 +177,9 @@ def _config(args: argparse.Namespace) -> SandboxConfig:
         access_key=args.access_key or None,
         allowed_hosts=tuple((args.allowed_hosts or "").split(",")),
         address_auth=not args.no_address_auth,
+        allowed_operations=(
+            frozenset(op for op in args.operations.split("+") if op) if args.operations else None
+        ),
         host=args.host,
     )
 
@@ -181,7 +191,9 @@ def _describe(config: SandboxConfig) -> str:
         modes.append(f"identificação from {','.join(servico.allowed_hosts) or 'no host'}")
     if servico.access_key is not None:
         modes.append("Chave de Acesso (as configured)" + ("" if servico.key_auth else ", off"))
-    return " or ".join(modes) or "none"
+    allowed = config.allowed_operations
+    operations = "all operations" if allowed is None else "+".join(sorted(allowed)) or "none"
+    return f"{' or '.join(modes) or 'none'}; {operations}"
 
 
 def run(args: argparse.Namespace) -> int:

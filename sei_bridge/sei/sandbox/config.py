@@ -77,6 +77,9 @@ class SandboxConfig:
     access_key: str | None = field(default=None, repr=False)
     #: sin_chave_acesso; None: on when there is a key
     key_auth: bool | None = None
+    #: operations configured for the serviço (None: every one); the others answer "Nenhuma
+    #: operação configurada para [op] no serviço [...] ..." as SEI does
+    allowed_operations: frozenset[str] | None = None
     #: faults injected from the start (adjustable at run time through ``RunningSandbox.faults``)
     faults: FaultConfig = field(default_factory=FaultConfig)
     #: seed of the fault draws
@@ -94,7 +97,8 @@ class SandboxConfig:
     enforce_hipotese_legal: bool = True
     max_external_mb: int = DEFAULT_MAX_EXTERNAL_MB
     max_documentos: int = DEFAULT_MAX_DOCUMENTOS
-    #: operations the serviço may not call ("*": every one) → "Acesso negado."
+    #: operations the serviço may not call ("*": every one) → "Acesso negado." (the sandbox's
+    #: own rule: SEI answers a missing operation as ``allowed_operations`` does)
     denied_operations: frozenset[str] = frozenset()
     #: first digits of generated processo numbers (99990.000001/2026-53)
     protocolo_prefix: str = "99990"
@@ -129,6 +133,8 @@ class SandboxConfig:
         object.__setattr__(self, "response_encoding", ResponseEncoding(self.response_encoding))
         object.__setattr__(self, "chunked_upload", ChunkedUpload(self.chunked_upload))
         object.__setattr__(self, "denied_operations", frozenset(self.denied_operations))
+        if self.allowed_operations is not None:
+            object.__setattr__(self, "allowed_operations", frozenset(self.allowed_operations))
         # SEI removes the spaces of the list (ServicoRN::validarStrServidor)
         hosts = tuple(h.replace(" ", "") for h in self.allowed_hosts)
         object.__setattr__(self, "allowed_hosts", tuple(h for h in hosts if h))

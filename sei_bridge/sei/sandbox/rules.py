@@ -2,9 +2,9 @@
 them that do not depend on the state (lengths, dates, content, extensions).
 
 Texts come from ../shared/reference/SEI-FACTS.md, the recorded exchanges with a real SEI
-4.1.0 and SEI 4.1.0's source (docs/sei-authentication.md for authentication); ``kind`` is the
-``infra_tipo_excecao`` SEI sends with each. Where SEI's wording is not known (a few rarely hit
-cases) the text follows SEI's style and says so in a comment.
+4.1.0 and SEI 4.1.0's source (docs/sei-authentication.md for authentication and operation
+permissions); ``kind`` is the ``infra_tipo_excecao`` SEI sends with each. Where SEI's wording
+is not known (a few rarely hit cases) the text follows SEI's style and says so in a comment.
 """
 
 from __future__ import annotations
@@ -102,6 +102,24 @@ def chave_invalida(servico: str, sigla: str) -> SeiFault:
     return SeiFault(
         f"Chave de Acesso inválida para o serviço [{servico}] do sistema [{sigla}].", INFRA_ERRO
     )
+
+
+def operacao_nao_configurada(
+    operation: str,
+    servico: str,
+    sigla_unidade: str,
+    *,
+    tipo_processo: str | None = None,
+    tipo_documento: str | None = None,
+) -> SeiFault:
+    """SeiRN::validarCriteriosUnidade (no tipo), ::validarCriteriosUnidadeProcesso (the
+    processo's tipo) and ::validarCriteriosUnidadeProcessoDocumento (tipo and série)."""
+    text = f"Nenhuma operação configurada para [{operation}] no serviço [{servico}]"
+    if tipo_processo is not None:
+        text += f" com tipo de processo [{tipo_processo}]"
+        if tipo_documento is not None:
+            text += f" e tipo de documento [{tipo_documento}]"
+    return SeiFault(f"{text} na unidade [{sigla_unidade}].", INFRA_VALIDACAO)
 
 
 def unidade_nao_encontrada(id_unidade: str | None) -> SeiFault:

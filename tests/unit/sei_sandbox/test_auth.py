@@ -178,12 +178,14 @@ def test_command_options_set_the_authentication() -> None:
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
     args = parser.parse_args(
-        ["--access-key", KEY, "--allowed-hosts", "localhost, *.sp.gov.br", "--no-address-auth"]
+        ["--access-key", KEY, "--allowed-hosts", "localhost, *.sp.gov.br", "--no-address-auth",
+         "--operations", "listarSeries+gerarProcedimento"]
     )  # fmt: skip
     config = cli._config(args)
     assert config.access_key == KEY and not config.address_auth
     assert config.allowed_hosts == ("localhost", "*.sp.gov.br")
+    assert config.allowed_operations == {"listarSeries", "gerarProcedimento"}
     defaults = cli._config(parser.parse_args([]))
     assert (defaults.allowed_hosts, defaults.address_auth) == (("*",), True)
-    assert defaults.access_key is None
+    assert (defaults.access_key, defaults.allowed_operations) == (None, None)
     assert KEY not in cli._describe(config)

@@ -58,6 +58,64 @@ def test_a_denied_operation_answers_acesso_negado() -> None:
     )
 
 
+def _nenhuma(op: str, rest: str) -> str:
+    return f"Nenhuma operação configurada para [{op}] no serviço [sandbox-key]{rest}."
+
+
+def test_operations_not_configured_answer_with_seis_three_templates(sandbox: Harness) -> None:
+    protocolo = sandbox.gerar()
+    # the same processo, seen by a serviço with one operation
+    harness = Harness(state=sandbox.state, allowed_operations=frozenset({"listarContatos"}))
+    fault = harness.fault("gerarProcedimento", Procedimento=procedimento())
+    assert (fault.message, fault.kind) == (
+        _nenhuma(
+            "gerarProcedimento",
+            " com tipo de processo [IPTU: Revisão do valor venal] na unidade [SF/DIVCAD]",
+        ),
+        INFRA_VALIDACAO,
+    )
+    fault = harness.fault(
+        "incluirDocumento",
+        Documento={"Tipo": "G", "ProtocoloProcedimento": protocolo, "IdSerie": SERIE_INTERACAO},
+    )
+    assert fault.message == _nenhuma(
+        "incluirDocumento",
+        " com tipo de processo [IPTU: Revisão do valor venal] e tipo de documento "
+        "[Interação SP156] na unidade [SF/DIVCAD]",
+    )
+    fault = harness.fault("consultarProcedimento", ProtocoloProcedimento=protocolo)
+    assert fault.message.startswith("Nenhuma operação configurada para [consultarProcedimento]")
+    fault = harness.fault("listarHipotesesLegais")
+    assert fault.message == _nenhuma("listarHipotesesLegais", " na unidade [SF/DIVCAD]")
+    assert harness.call("listarContatos")
+    for unchecked in ("listarUnidades", "listarTiposProcedimento", "listarSeries"):
+        assert harness.call(unchecked)  # SEI never checks these
+
+
+def test_seis_own_lookups_come_before_the_operation_check() -> None:
+    harness = Harness(allowed_operations=frozenset())
+    fault = harness.fault("gerarProcedimento", Procedimento=procedimento(IdTipoProcedimento="1"))
+    assert fault.message == "Tipo de procedimento [1] não encontrado."
+    fault = harness.fault("consultarProcedimento", ProtocoloProcedimento="99999.999999/2099-99")
+    assert fault.message == "Processo [99999.999999/2099-99] não encontrado."
+
+
+def test_the_documents_of_a_new_processo_need_incluir_documento() -> None:
+    harness = Harness(allowed_operations=frozenset({"gerarProcedimento"}))
+    assert harness.gerar()
+    fault = harness.fault(
+        "gerarProcedimento",
+        Procedimento=procedimento(),
+        Documentos=[{"Tipo": "G", "IdSerie": SERIE_INTERACAO, "Conteudo": "PHA+PC9wPg=="}],
+    )
+    assert fault.message == _nenhuma(
+        "incluirDocumento",
+        " com tipo de processo [IPTU: Revisão do valor venal] e tipo de documento "
+        "[Interação SP156] na unidade [SF/DIVCAD]",
+    )
+    assert len(harness.state.processes()) == 1
+
+
 def test_unknown_ids_are_named_in_the_fault(sandbox: Harness) -> None:
     assert sandbox.fault(
         "gerarProcedimento", IdUnidade="999", Procedimento=procedimento()
