@@ -2,9 +2,10 @@
 them that do not depend on the state (lengths, dates, content, extensions).
 
 Texts come from ../shared/reference/SEI-FACTS.md, the recorded exchanges with a real SEI
-4.1.0 and SEI 4.1.0's source (docs/sei-authentication.md for authentication and operation
-permissions); ``kind`` is the ``infra_tipo_excecao`` SEI sends with each. Where SEI's wording
-is not known (a few rarely hit cases) the text follows SEI's style and says so in a comment.
+4.1.0 and SEI 4.1.0's source (docs/sei-authentication.md for authentication, operation
+permissions and sigiloso); ``kind`` is the ``infra_tipo_excecao`` SEI sends with each. Where
+SEI's wording is not known (a few rarely hit cases) the text follows SEI's style and says so in
+a comment.
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ SEM_CRITERIO = "Nenhum critério informado para pesquisa de andamentos."
 SCRIPT = "Documento possui código de script oculto no conteúdo."
 CONTEUDO_NAO_PERMITIDO = "Documento possui conteúdo não permitido (0004869)."
 ID_ANEXO = "Atributo [IdAnexo] não recebeu valor."
+#: SeiRN::gerarProcedimentoInternoControlado and ::incluirDocumentoControlado (INFRA_VALIDACAO)
+PROCESSO_SIGILOSO = (
+    "Não é permitida a geração de processo sigiloso através de Web Services porque nenhum "
+    "usuário terá credencial de acesso."
+)
+DOCUMENTO_SIGILOSO = (
+    "A inclusão de documento sigiloso através de Web Services só é permitida se o processo "
+    "também for sigiloso."
+)
 # Not seen on a real SEI: wording in SEI's style.
 TIPO_DOCUMENTO_INVALIDO = "Tipo do documento deve ser G (gerado) ou R (recebido)."
 PROCESSO_NAO_INFORMADO = "Processo do documento não informado."

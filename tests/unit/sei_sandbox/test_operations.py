@@ -15,7 +15,7 @@ from sei_bridge.sei.sandbox.catalog import (
     UNIDADE_DEMAP,
     UNIDADE_DIVCAD,
 )
-from sei_bridge.sei.sandbox.rules import INFRA_ERRO, INFRA_VALIDACAO
+from sei_bridge.sei.sandbox.rules import INFRA_ERRO, INFRA_VALIDACAO, SeiFault
 from tests.unit.sei_sandbox.conftest import Harness, field, items, procedimento, text
 
 
@@ -153,9 +153,69 @@ def test_restrito_needs_an_applicable_hipotese_legal(sandbox: Harness) -> None:
     assert fault.message == "Hipótese Legal não aplicável ao Nível de Acesso do protocolo."
     fault = sandbox.fault("gerarProcedimento", Procedimento=procedimento(NivelAcesso="0"))
     assert fault.message == "Hipótese Legal não aplicável ao Nível de Acesso do protocolo."
-    fault = sandbox.fault("gerarProcedimento", Procedimento=procedimento(NivelAcesso="2"))
+    fault = sandbox.fault("gerarProcedimento", Procedimento=procedimento(NivelAcesso="7"))
     assert fault.message == "Nível de acesso local inválido."
     assert sandbox.state.processos == {}
+
+
+SIGILOSO_PROCESSO = (
+    "Não é permitida a geração de processo sigiloso através de Web Services porque nenhum "
+    "usuário terá credencial de acesso."
+)
+SIGILOSO_DOCUMENTO = (
+    "A inclusão de documento sigiloso através de Web Services só é permitida se o processo "
+    "também for sigiloso."
+)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"IdHipoteseLegal": HIPOTESE_SEGREDO_JUSTICA},  # a hipótese for sigiloso
+        {"IdHipoteseLegal": None},
+        {"IdHipoteseLegal": "999"},
+        {"Especificacao": "x" * 150, "Interessados": [{"Sigla": "SEM-NOME"}]},
+    ],
+)
+def test_a_sigiloso_processo_is_refused_with_seis_words_before_other_checks(
+    sandbox: Harness, changes: dict[str, object]
+) -> None:
+    fault = sandbox.fault(
+        "gerarProcedimento", Procedimento=procedimento(NivelAcesso="2", **changes)
+    )
+    assert (fault.message, fault.kind) == (SIGILOSO_PROCESSO, INFRA_VALIDACAO)
+    assert sandbox.state.processos == {} and sandbox.state.contatos == {}
+
+
+def test_an_unknown_assunto_is_reported_before_sigiloso(sandbox: Harness) -> None:
+    fault = sandbox.fault(
+        "gerarProcedimento",
+        Procedimento=procedimento(NivelAcesso="2", Assuntos=[{"CodigoEstruturado": "999.999"}]),
+    )
+    assert (fault.message, fault.kind) == ("Assunto [999.999] não encontrado.", INFRA_ERRO)
+
+
+def test_a_sigiloso_documento_needs_a_sigiloso_processo(sandbox: Harness) -> None:
+    protocolo = sandbox.gerar()
+    for hipotese in (HIPOTESE_SEGREDO_JUSTICA, None):
+        with pytest.raises(SeiFault) as caught:
+            sandbox.incluir(protocolo, NivelAcesso="2", IdHipoteseLegal=hipotese)
+        assert (caught.value.message, caught.value.kind) == (SIGILOSO_DOCUMENTO, INFRA_VALIDACAO)
+    fault = sandbox.fault(
+        "gerarProcedimento",
+        Procedimento=procedimento(),
+        Documentos=[
+            {
+                "Tipo": "G",
+                "IdSerie": SERIE_INTERACAO,
+                "NivelAcesso": "2",
+                "Conteudo": "PHA+PC9wPg==",
+            }
+        ],
+    )
+    assert (fault.message, fault.kind) == (SIGILOSO_DOCUMENTO, INFRA_VALIDACAO)
+    (processo,) = sandbox.state.processes()
+    assert processo.documents == ()
 
 
 def test_without_enforcement_restrito_needs_no_hipotese() -> None:
