@@ -2,9 +2,6 @@
 
 Two questions decide the class of a failure:
 
-Credentials never leave in an exception: SEI echoes the IdentificacaoServico in one of its
-faults ("Serviço [KEY] do sistema [X] não encontrado."), which is redacted here.
-
 1. Did SEI answer? A SOAP fault is an answer: SEI runs each operation in one database
    transaction, so a fault means nothing was committed. Its class then depends on whether
    sending the same request again could ever succeed (message, ``infra_tipo_excecao`` and
@@ -17,6 +14,14 @@ faults ("Serviço [KEY] do sistema [X] não encontrado."), which is redacted her
 
 Messages never quote zeep's or requests' own texts: zeep may embed the envelope (credentials,
 citizen content) and requests the full URL.
+
+Credentials never leave in an exception: ``IdentificacaoServico`` holds the serviço's
+identificação or its Chave de Acesso, and SEI's authentication faults name the serviço
+("Serviço [Y] do sistema [X] não encontrado." echoes what was sent — a key one character short
+or with a trailing space included; "Chave de Acesso inválida para o serviço [Y] do sistema
+[X]." and "Nenhuma operação configurada para [op] no serviço [Y] ..." name the serviço, which
+for a serviço authenticated by address is its credential). That name becomes ``[secure]`` in
+the exception and in the zeep fault kept as its cause. See docs/sei-authentication.md.
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ _ACCESS_DENIED = tuple(
         r"^Sistema \[.*\] não encontrado\.?$",
         r"^Serviço \[.*\] do sistema \[.*\] não encontrado\.?$",
         r"^Serviço do sistema \[.*\] não encontrado\.?$",
+        r"^Serviço \[.*\] do sistema \[.*\] não possui autenticação por ",
+        r"^Chave de Acesso inválida para o serviço ",
         r"^Nenhuma operação configurada",
     )
 )
@@ -98,14 +105,26 @@ _NOT_FOUND = re.compile(r"^(Processo|Procedimento|Documento) \[?.*\]? ?não enco
 
 
 _MIN_SECRET = 6
-#: SEI echoes the IdentificacaoServico (a credential) in this fault.
-_ECHOED_SERVICE = re.compile(r"^(Serviço )\[[^\]]*\]( do sistema \[)")
+#: SEI's authentication faults that name the serviço: "Serviço [Y] do sistema [X] não
+#: encontrado." / "... não possui autenticação por Endereço|Chave de Acesso." and "Chave de
+#: Acesso inválida para o serviço [Y] do sistema [X]." (SEI 4.1 SeiUtilWS::__call__).
+_ECHOED_SERVICE = re.compile(
+    r"^(Serviço |Chave de Acesso inválida para o serviço )\[.*?\]( do sistema \[)", re.DOTALL
+)
+#: ... and SeiRN's operation permission faults ("Nenhuma operação configurada para [op] no
+#: serviço [Y] com tipo de processo [T] ... na unidade [S].").
+_SERVICE_OF_OPERATION = re.compile(
+    r"^(Nenhuma operação configurada para \[[^\]]*\] no serviço )\[.*?\]( com tipo de "
+    r"processo \[| na unidade \[)",
+    re.DOTALL,
+)
 
 
 def redact_fault(fault: str, secrets: Sequence[str] = ()) -> str:
-    """SEI's fault text without credentials: the serviço's identification SEI echoes in
-    "Serviço [...] do sistema [X] não encontrado." and any of ``secrets`` become ``[secure]``."""
+    """SEI's fault text without credentials: the serviço SEI names in its authentication faults
+    and any of ``secrets`` become ``[secure]``."""
     text = _ECHOED_SERVICE.sub(r"\1[[secure]]\2", fault)
+    text = _SERVICE_OF_OPERATION.sub(r"\1[[secure]]\2", text)
     for secret in secrets:
         # A very short value would garble SEI's words; real keys are long (72 characters).
         if len(secret) >= _MIN_SECRET:
@@ -286,8 +305,12 @@ def translate(operation: str, *, secrets: Sequence[str] = ()) -> Iterator[None]:
         if exc.code is None and text == "Unknown fault occured":
             # zeep's words for "HTTP 500 with XML but no Fault element".
             raise classify_http_status(operation, 500) from exc
-        text = redact_fault(text, secrets)
-        raise classify_fault(operation, text, fault_kind(exc.detail)) from exc
+        redacted = redact_fault(text, secrets)
+        if redacted != text:
+            # The fault is kept as __cause__, and a logged traceback prints its message.
+            exc.message = redacted
+            exc.args = (redacted,)
+        raise classify_fault(operation, redacted, fault_kind(exc.detail)) from exc
     except zeep.exceptions.TransportError as exc:
         raise classify_http_status(operation, int(exc.status_code or 0)) from exc
     except requests.RequestException as exc:

@@ -35,9 +35,9 @@ import yaml
 
 from sei_bridge import mapping
 from sei_bridge.sandboxes.proxy import RunningProxy, start_proxy
+from sei_bridge.sandboxes.sei.faults import FaultConfig
+from sei_bridge.sandboxes.sigrc import RunningSimulator
 from sei_bridge.sei.client import SeiClient
-from sei_bridge.sei.sandbox.faults import FaultConfig
-from sei_bridge.sigrc.simulator import RunningSimulator
 from tests.acceptance.conftest import MAPPINGS_DIR, BridgeFactory, SeiAt, wait_exit, wait_until
 from tests.fixtures.sigrc import SimulatorFactory
 from tests.support import end_state

@@ -1,6 +1,6 @@
 """What a real SEI holds, read from its database, as the sandbox's views.
 
-:class:`RealSeiHoldings` gives the :class:`~sei_bridge.sei.sandbox.ProcessView`\\ s of the
+:class:`RealSeiHoldings` gives the :class:`~sei_bridge.sandboxes.sei.ProcessView`\\ s of the
 processes a real SEI holds for some SP156 requests, so that
 :func:`tests.support.end_state.check_sei` checks a real SEI as it checks the sandbox. It reads
 the SEI 4.1 database with the ``mariadb`` client (no driver needed), as root through a defaults
@@ -27,8 +27,8 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sei_bridge.sei.sandbox import ProcessView
-from sei_bridge.sei.sandbox.views import AndamentoView, ContactView, DocumentView
+from sei_bridge.sandboxes.sei import ProcessView
+from sei_bridge.sandboxes.sei.views import AndamentoView, ContactView, DocumentView
 
 __all__ = ["MariaDb", "RealSeiHoldings"]
 

@@ -17,7 +17,9 @@ faults (latency, 503, connection reset, lost answer after commit, hang, outage):
 
 Accepted credentials: ``SandboxConfig.sigla_sistema``/``identificacao_servico``, else
 ``SEI_BRIDGE_SEI_SIGLA_SISTEMA``/``SEI_BRIDGE_SEI_IDENTIFICACAO_SERVICO``, else ``SEI_BRIDGE`` /
-``sandbox-key``. The default catalog (units, types, séries, ...) is documented in
+``sandbox-key``; the serviço authenticates as SEI 4.x does (:mod:`~.auth`): by that
+identificação from ``allowed_hosts`` (default any) and/or by a Chave de Acesso
+(``access_key``). The default catalog (units, types, séries, ...) is documented in
 :mod:`sei_bridge.sandboxes.sei.catalog`. The command is ``sei-bridge sandbox sei``.
 """
 

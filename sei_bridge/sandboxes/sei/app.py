@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from sei_bridge.sandboxes.sei import rules, soap
+from sei_bridge.sandboxes.sei import auth, rules, soap
 from sei_bridge.sandboxes.sei.config import SandboxConfig
 from sei_bridge.sandboxes.sei.faults import FaultInjector, FaultKind, OutageMode
 from sei_bridge.sandboxes.sei.operations import Operations
@@ -128,7 +128,11 @@ class SeiSandboxApp:
         if length > self.config.max_body_bytes:
             return self._page(413)
         body = environ["wsgi.input"].read(length) if length > 0 else b""
-        return self._soap(body, environ.get("CONTENT_TYPE"))
+        # SEI authenticates by the caller's address and trusts X-Forwarded-For (see auth.py)
+        client = auth.Client(
+            environ.get("REMOTE_ADDR") or "", environ.get("HTTP_X_FORWARDED_FOR") or None
+        )
+        return self._soap(body, environ.get("CONTENT_TYPE"), client)
 
     def _page(self, status: int, *, allow: str | None = None) -> tuple[int, _Headers, bytes]:
         title, text = _PAGES[status]
@@ -157,7 +161,9 @@ class SeiSandboxApp:
         if seconds > 0:
             self.stopping.wait(seconds)
 
-    def _soap(self, body: bytes, content_type: str | None) -> tuple[int, _Headers, bytes]:
+    def _soap(
+        self, body: bytes, content_type: str | None, client: auth.Client
+    ) -> tuple[int, _Headers, bytes]:
         try:
             call = soap.parse_call(body, self.schema, content_type=content_type)
         except soap.SoapRequestError:
@@ -180,7 +186,7 @@ class SeiSandboxApp:
         if kind is FaultKind.RESET or (kind is FaultKind.HANG and not decision.commits):
             self._hold(decision.hold)
             raise ResetConnection
-        answer = self._execute(call)
+        answer = self._execute(call, client)
         if kind is FaultKind.LOST:
             raise ResetConnection
         if kind is FaultKind.HANG:
@@ -188,7 +194,7 @@ class SeiSandboxApp:
             raise ResetConnection
         return answer
 
-    def _execute(self, call: soap.SoapCall) -> tuple[int, _Headers, bytes]:
+    def _execute(self, call: soap.SoapCall, client: auth.Client) -> tuple[int, _Headers, bytes]:
         operation = call.operation
         if operation not in self.operations.handlers:
             return self._fault(
@@ -196,7 +202,7 @@ class SeiSandboxApp:
                 kind=rules.INFRA_ERRO,
             )
         try:
-            value = self.operations.execute(call)
+            value = self.operations.execute(call, client=client)
         except rules.SeiFault as fault:
             self.state.count_soap_fault(operation)
             return self._fault(fault.message, kind=fault.kind)

@@ -2,7 +2,9 @@
 
 Prints the endpoint to give sei-bridge as ``SEI_BRIDGE_SEI_URL`` and the WSDL URL
 (``SEI_BRIDGE_SEI_WSDL``). Every option also reads an environment variable (shown in --help);
-the credentials read the same variables as the SEI client.
+the credentials read the same variables as the SEI client. The serviço authenticates as SEI 4.x
+does: its identificação from the allowed hosts (``--allowed-hosts``, ``--no-address-auth``)
+and/or its Chave de Acesso (``--access-key``); no credential is ever printed.
 """
 
 from __future__ import annotations
@@ -81,6 +83,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{DEFAULT_IDENTIFICACAO_SERVICO})",
     )
     parser.add_argument(
+        "--access-key",
+        default=_env("ACCESS_KEY"),
+        metavar="KEY",
+        help="Chave de Acesso the serviço also accepts (72 characters as SEI generates them; "
+        f"prefer the variable {_ENV}ACCESS_KEY: a command line is visible to other users). "
+        f"A key in {IDENTIFICACAO_VARIABLE} makes a key-only serviço",
+    )
+    parser.add_argument(
+        "--allowed-hosts",
+        default=_env("ALLOWED_HOSTS", "*"),
+        metavar="HOST1,HOST2",
+        help="client hosts allowed to use the identificação, after reverse DNS (127.0.0.1 is "
+        '"localhost"), "*" wildcards as SEI matches them; default "*" '
+        f"(env {_ENV}ALLOWED_HOSTS)",
+    )
+    parser.add_argument(
+        "--no-address-auth",
+        action="store_true",
+        default=(_env("NO_ADDRESS_AUTH", "") or "").lower() in ("1", "yes", "true"),
+        help='the identificação is refused ("... não possui autenticação por Endereço."): '
+        f"key only (env {_ENV}NO_ADDRESS_AUTH)",
+    )
+    parser.add_argument(
+        "--operations",
+        default=_env("OPERATIONS", ""),
+        metavar="OP1+OP2",
+        help='operations configured for the serviço; the others answer "Nenhuma operação '
+        f'configurada para [op] ..." (default: all) (env {_ENV}OPERATIONS)',
+    )
+    parser.add_argument(
         "--wsdl-version",
         choices=("4.1", "3.0"),
         default=_env("WSDL_VERSION", "4.1"),
@@ -142,8 +174,26 @@ def _config(args: argparse.Namespace) -> SandboxConfig:
         enforce_hipotese_legal=not args.no_hipotese_legal,
         max_external_mb=args.max_external_mb,
         denied_operations=frozenset(op for op in (args.deny or "").split("+") if op),
+        access_key=args.access_key or None,
+        allowed_hosts=tuple((args.allowed_hosts or "").split(",")),
+        address_auth=not args.no_address_auth,
+        allowed_operations=(
+            frozenset(op for op in args.operations.split("+") if op) if args.operations else None
+        ),
         host=args.host,
     )
+
+
+def _describe(config: SandboxConfig) -> str:
+    servico = config.servico()
+    modes = []
+    if servico.address_auth:
+        modes.append(f"identificação from {','.join(servico.allowed_hosts) or 'no host'}")
+    if servico.access_key is not None:
+        modes.append("Chave de Acesso (as configured)" + ("" if servico.key_auth else ", off"))
+    allowed = config.allowed_operations
+    operations = "all operations" if allowed is None else "+".join(sorted(allowed)) or "none"
+    return f"{' or '.join(modes) or 'none'}; {operations}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"SEI sandbox WSDL:     {sandbox.wsdl_url}", flush=True)
             shown = servico if servico == DEFAULT_IDENTIFICACAO_SERVICO else "(as configured)"
             print(f"credentials: SiglaSistema {sigla}, IdentificacaoServico {shown}", flush=True)
+            print(f"authentication: {_describe(config)}", flush=True)
             print(
                 f"WSDL {config.wsdl_version}, chunked upload {config.chunked_upload.value}, "
                 f"faults {config.faults.describe()} (seed {config.seed})",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sei_bridge import errors
+from sei_bridge.sandboxes.sei import auth
 from sei_bridge.sandboxes.sei.catalog import DEFAULT_CATALOG, Catalog
 from sei_bridge.sandboxes.sei.faults import FaultConfig
 
@@ -57,10 +58,28 @@ class ResponseEncoding(enum.StrEnum):
 class SandboxConfig:
     """Everything a sandbox can be told. Credentials left None are read from
     ``SEI_BRIDGE_SEI_SIGLA_SISTEMA`` / ``SEI_BRIDGE_SEI_IDENTIFICACAO_SERVICO``, else the defaults
-    ``SEI_BRIDGE`` / ``sandbox-key`` (see :meth:`credentials`)."""
+    ``SEI_BRIDGE`` / ``sandbox-key`` (see :meth:`credentials`).
+
+    The sistema has one serviço, authenticated as SEI 4.x does (:mod:`~.auth`): by its
+    identificação from an allowed host (``address_auth``, ``allowed_hosts``) and/or by its Chave
+    de Acesso (``access_key``, ``key_auth``). By default any host may use the identificação and
+    there is no key; an identificação shaped like a key (72 characters, no ``access_key``) makes
+    a serviço authenticated by that key only (see :meth:`servico`)."""
 
     sigla_sistema: str | None = None
     identificacao_servico: str | None = field(default=None, repr=False)
+    #: sin_servidor: the identificação is accepted from ``allowed_hosts``
+    address_auth: bool = True
+    #: servidor: client hosts allowed, after reverse DNS (127.0.0.1 is "localhost"); "*" and
+    #: one-star patterns ("*.prefeitura.sp.gov.br") as SEI matches them
+    allowed_hosts: tuple[str, ...] = ("*",)
+    #: the serviço's Chave de Acesso (72 characters; :func:`~.auth.generate_access_key`)
+    access_key: str | None = field(default=None, repr=False)
+    #: sin_chave_acesso; None: on when there is a key
+    key_auth: bool | None = None
+    #: operations configured for the serviço (None: every one); the others answer "Nenhuma
+    #: operação configurada para [op] no serviço [...] ..." as SEI does
+    allowed_operations: frozenset[str] | None = None
     #: faults injected from the start (adjustable at run time through ``RunningSandbox.faults``)
     faults: FaultConfig = field(default_factory=FaultConfig)
     #: seed of the fault draws
@@ -78,7 +97,8 @@ class SandboxConfig:
     enforce_hipotese_legal: bool = True
     max_external_mb: int = DEFAULT_MAX_EXTERNAL_MB
     max_documentos: int = DEFAULT_MAX_DOCUMENTOS
-    #: operations the serviço may not call ("*": every one) → "Acesso negado."
+    #: operations the serviço may not call ("*": every one) → "Acesso negado." (the sandbox's
+    #: own rule: SEI answers a missing operation as ``allowed_operations`` does)
     denied_operations: frozenset[str] = frozenset()
     #: first digits of generated processo numbers (99990.000001/2026-53)
     protocolo_prefix: str = "99990"
@@ -113,6 +133,16 @@ class SandboxConfig:
         object.__setattr__(self, "response_encoding", ResponseEncoding(self.response_encoding))
         object.__setattr__(self, "chunked_upload", ChunkedUpload(self.chunked_upload))
         object.__setattr__(self, "denied_operations", frozenset(self.denied_operations))
+        if self.allowed_operations is not None:
+            object.__setattr__(self, "allowed_operations", frozenset(self.allowed_operations))
+        # SEI removes the spaces of the list (ServicoRN::validarStrServidor)
+        hosts = tuple(h.replace(" ", "") for h in self.allowed_hosts)
+        object.__setattr__(self, "allowed_hosts", tuple(h for h in hosts if h))
+        if self.access_key is not None and not auth.is_access_key(self.access_key):
+            raise errors.ConfigurationError(
+                "SEI sandbox: access_key is not a Chave de Acesso (72 characters without spaces, "
+                "as SEI generates them)"
+            )
 
     def credentials(self, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
         """``(SiglaSistema, IdentificacaoServico)`` accepted: config, environment, defaults."""
@@ -124,3 +154,18 @@ class SandboxConfig:
             or DEFAULT_IDENTIFICACAO_SERVICO
         )
         return sigla, servico
+
+    def servico(self, environ: Mapping[str, str] | None = None) -> auth.Servico:
+        """The serviço the sandbox authenticates calls against."""
+        identificacao = self.credentials(environ)[1]
+        key, address_auth = self.access_key, self.address_auth
+        if key is None and auth.is_access_key(identificacao):
+            # The client's variable holds a key, which SEI takes for one: a key-only serviço.
+            key, identificacao, address_auth = identificacao, DEFAULT_IDENTIFICACAO_SERVICO, False
+        return auth.Servico(
+            identificacao=identificacao,
+            address_auth=address_auth,
+            allowed_hosts=self.allowed_hosts,
+            access_key=key,
+            key_auth=key is not None if self.key_auth is None else self.key_auth,
+        )

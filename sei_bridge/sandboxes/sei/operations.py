@@ -1,9 +1,11 @@
 """SEI's operations: one handler per operation, each one transaction over the state.
 
-:meth:`Operations.execute` authenticates the call (SiglaSistema, IdentificacaoServico, the
-serviço's denied operations), then runs the handler, which plans (validates; see
-:mod:`~.planning`) and only then writes, so a refused call leaves nothing behind — SEI runs
-each operation in one database transaction. Handlers return the answer as a
+:meth:`Operations.execute` authenticates the call as SEI does (:mod:`~.auth`: SiglaSistema,
+IdentificacaoServico — identificação from an allowed host or Chave de Acesso — and the
+serviço's denied operations), then runs the handler, which checks the serviço's operations
+where SEI does (:meth:`Operations.permit`), plans (validates; see :mod:`~.planning`) and only
+then writes, so a refused call leaves nothing behind — SEI runs each operation in one database
+transaction. Handlers return the answer as a
 :mod:`~.soap` value built inside the transaction; the caller renders it outside the lock.
 The read-only operations (consultar*, listar*) are in :mod:`~.queries`.
 """
@@ -12,11 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 from collections.abc import Callable
 from typing import Any
 
-from sei_bridge.sandboxes.sei import queries, rules
+from sei_bridge.sandboxes.sei import auth, queries, rules
 from sei_bridge.sandboxes.sei.config import SandboxConfig
 from sei_bridge.sandboxes.sei.model import (
     SAO_PAULO,
@@ -106,7 +107,8 @@ class Operations:
         self.config = config
         self.catalog = config.catalog
         self.clock = clock
-        self.sigla, self._servico = config.credentials()
+        self.sigla = config.credentials()[0]
+        self.authenticator = auth.Authenticator(self.sigla, config.servico())
         usuario = Usuario(
             config.id_usuario, self.sigla, config.usuario_nome or f"Sistema {self.sigla}"
         )
@@ -131,18 +133,46 @@ class Operations:
 
     # --- entry point ---------------------------------------------------------------------------
 
-    def execute(self, call: SoapCall) -> Value:
-        """Authenticate and run ``call``; raises :class:`~.rules.SeiFault` as SEI would."""
-        sigla = call.text("SiglaSistema")
-        if sigla != self.sigla:
-            raise rules.sistema_nao_encontrado(sigla)
-        servico = call.text("IdentificacaoServico") or ""
-        if not hmac.compare_digest(servico.encode(), self._servico.encode()):
-            raise rules.servico_nao_encontrado(servico, sigla)
+    def execute(self, call: SoapCall, *, client: auth.Client | None = None) -> Value:
+        """Authenticate and run ``call`` from ``client`` (default: loopback); raises
+        :class:`~.rules.SeiFault` as SEI would."""
+        self.authenticator.authenticate(
+            call.text("SiglaSistema"), call.text("IdentificacaoServico"), client or auth.Client()
+        )
         denied = self.config.denied_operations
         if "*" in denied or call.operation in denied:
             raise rules.SeiFault(rules.ACESSO_NEGADO)
         return self.handlers[call.operation](call)
+
+    def permit(
+        self,
+        operation: str,
+        id_unidade: str,
+        *,
+        tipo: str | None = None,
+        serie: str | None = None,
+    ) -> None:
+        """The serviço's operations (SEI's ``operacao_servico``), checked where SEI checks them:
+        with no tipo (catalog listings, uploads, contatos), with the processo's ``tipo`` (id)
+        or with the tipo and the documento's ``serie`` (id)."""
+        allowed = self.config.allowed_operations
+        if allowed is None or operation in allowed:
+            return
+        found_tipo = self.catalog.tipo_procedimento(tipo) if tipo is not None else None
+        found_serie = self.catalog.serie(serie) if serie is not None else None
+        if id_unidade:
+            sigla_unidade = self.sigla_unidade(id_unidade)
+        elif tipo is None:  # SEI simulates a login in its test unit
+            sigla_unidade = self.catalog.unidades[0].sigla
+        else:
+            sigla_unidade = "Todas"
+        raise rules.operacao_nao_configurada(
+            operation,
+            self.authenticator.servico.identificacao,
+            sigla_unidade,
+            tipo_processo=found_tipo.nome if found_tipo else tipo,
+            tipo_documento=found_serie.nome if found_serie else serie,
+        )
 
     # --- helpers (inside a transaction) --------------------------------------------------------
 
@@ -293,16 +323,28 @@ class Operations:
     def gerar_procedimento(self, call: SoapCall) -> Value:
         with self.state.transaction():
             id_unidade = self.unidade(call)
-            plan = self.planner.procedimento(self.state, call.params.get("Procedimento"))
             documentos = _list(call.params.get("Documentos"))
             if len(documentos) > self.config.max_documentos:
                 raise rules.maximo_documentos(self.config.max_documentos)
-            doc_plans = [
-                self.planner.documento(
-                    self.state, d, nivel=plan.nivel_acesso, hipotese=plan.id_hipotese_legal
+            struct = call.params.get("Procedimento")
+            id_tipo = struct.get("IdTipoProcedimento") if isinstance(struct, dict) else None
+            if isinstance(id_tipo, str) and self.catalog.tipo_procedimento(id_tipo) is not None:
+                self.permit("gerarProcedimento", id_unidade, tipo=id_tipo)
+            plan = self.planner.procedimento(self.state, struct)
+            doc_plans = []
+            for documento in documentos:
+                # SEI adds them through incluirDocumento, permission check included
+                self._permit_documento(
+                    "incluirDocumento", id_unidade, plan.id_tipo_procedimento, documento
                 )
-                for d in documentos
-            ]
+                doc_plans.append(
+                    self.planner.documento(
+                        self.state,
+                        documento,
+                        nivel=plan.nivel_acesso,
+                        hipotese=plan.id_hipotese_legal,
+                    )
+                )
             destinos = self._destinos(call.params.get("UnidadesEnvio"))
             relacionados = []
             for protocolo in _list(call.params.get("ProcedimentosRelacionados")):
@@ -372,10 +414,16 @@ class Operations:
                 ),
             )
 
+    def _permit_documento(self, operation: str, id_unidade: str, tipo: str, documento: Any) -> None:
+        id_serie = documento.get("IdSerie") if isinstance(documento, dict) else None
+        if isinstance(id_serie, str) and self.catalog.serie(id_serie) is not None:
+            self.permit(operation, id_unidade, tipo=tipo, serie=id_serie)
+
     def concluir_processo(self, call: SoapCall) -> Value:
         with self.state.transaction():
             id_unidade = self.unidade(call)
             processo = self.processo(call)
+            self.permit(call.operation, id_unidade, tipo=processo.id_tipo_procedimento)
             if id_unidade not in processo.abertas:
                 raise rules.nao_aberto(processo.procedimento_formatado)
             processo.abertas.remove(id_unidade)
@@ -389,6 +437,7 @@ class Operations:
         with self.state.transaction():
             id_unidade = self.unidade(call)
             processo = self.processo(call)
+            self.permit(call.operation, id_unidade, tipo=processo.id_tipo_procedimento)
             if id_unidade in processo.abertas:
                 raise rules.SeiFault(rules.JA_ABERTO)
             if id_unidade not in processo.passou:
@@ -407,6 +456,7 @@ class Operations:
         with self.state.transaction():
             id_unidade = self.unidade(call)
             processo = self.processo(call)
+            self.permit(call.operation, id_unidade, tipo=processo.id_tipo_procedimento)
             if id_unidade not in processo.abertas:
                 raise rules.nao_aberto(
                     processo.procedimento_formatado, self.sigla_unidade(id_unidade)
@@ -422,6 +472,7 @@ class Operations:
         with self.state.transaction():
             id_unidade = self.unidade(call)
             processo = self.processo(call)
+            self.permit(call.operation, id_unidade, tipo=processo.id_tipo_procedimento)
             id_tarefa = call.text("IdTarefa")
             modulo = call.text("IdTarefaModulo")
             permitted = id_tarefa == TAREFA_ATUALIZACAO or (
@@ -476,6 +527,7 @@ class Operations:
                 raise rules.SeiFault(rules.PROCESSO_NAO_INFORMADO)
             if found is None:
                 raise rules.not_found("Processo", asked)
+            self._permit_documento(call.operation, id_unidade, found.id_tipo_procedimento, struct)
             plan = self.planner.documento(
                 self.state, struct, nivel=found.nivel_acesso, hipotese=found.id_hipotese_legal
             )
@@ -497,6 +549,12 @@ class Operations:
             if documento is None:
                 raise rules.not_found("Documento", protocolo)
             processo = self.state.processos[documento.id_procedimento]
+            self.permit(
+                call.operation,
+                id_unidade,
+                tipo=processo.id_tipo_procedimento,
+                serie=documento.id_serie,
+            )
             if id_unidade not in processo.abertas:
                 raise rules.nao_aberto(
                     processo.procedimento_formatado, self.sigla_unidade(id_unidade)
@@ -525,6 +583,7 @@ class Operations:
     def adicionar_arquivo(self, call: SoapCall) -> Value:
         with self.state.transaction():
             id_unidade = self.unidade(call)
+            self.permit(call.operation, id_unidade)
             nome = call.text("Nome")
             if nome is None:
                 raise rules.SeiFault(rules.NOME_ARQUIVO_NAO_INFORMADO)
@@ -548,7 +607,7 @@ class Operations:
 
     def adicionar_conteudo_arquivo(self, call: SoapCall) -> Value:
         with self.state.transaction():
-            self.unidade(call)
+            self.permit(call.operation, self.unidade(call))
             id_arquivo = call.text("IdArquivo") or ""
             upload = self.state.uploads.get(int(id_arquivo)) if id_arquivo.isdigit() else None
             if upload is None:

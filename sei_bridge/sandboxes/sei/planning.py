@@ -26,6 +26,9 @@ MAX_ESPECIFICACAO = 100
 MAX_OBSERVACAO = 1000
 MAX_DESCRICAO = 250
 MAX_NUMERO_PROTOCOLO = 50
+#: NivelAcesso sigiloso: refused for processos and, in a processo that is not sigiloso (none can
+#: be made sigiloso through web services), for documentos — with SEI's own texts.
+SIGILOSO = "2"
 
 
 def _text(struct: dict[str, Any], name: str) -> str | None:
@@ -104,7 +107,7 @@ class Planner:
             value = default
         elif nivel in ("0", "1"):
             value = int(nivel)
-        else:  # sigiloso (2) cannot be created through web services; anything else is junk
+        else:  # sigiloso (2) is refused by the callers with SEI's texts; anything else is junk
             check.add(rules.NIVEL_ACESSO_INVALIDO)
             check.add(rules.NIVEL_NAO_PERMITIDO_TIPO)
             return default, None
@@ -193,8 +196,12 @@ class Planner:
         observacao = _text(struct, "Observacao")
         check.length("Especificação", especificacao, MAX_ESPECIFICACAO)
         check.length("Observação", observacao, MAX_OBSERVACAO)
+        sigiloso = _text(struct, "NivelAcesso") == SIGILOSO
         nivel, hipotese = self._nivel(
-            check, _text(struct, "NivelAcesso"), _text(struct, "IdHipoteseLegal"), default=0
+            check,
+            None if sigiloso else _text(struct, "NivelAcesso"),
+            _text(struct, "IdHipoteseLegal"),
+            default=0,
         )
         numero = _text(struct, "NumeroProtocolo")
         data_autuacao = _text(struct, "DataAutuacao")
@@ -212,6 +219,10 @@ class Planner:
                 raise rules.not_found("Assunto", codigo)
             if codigo not in assuntos:
                 assuntos.append(codigo)
+        if sigiloso:
+            # SeiRN::gerarProcedimentoInternoControlado, alone, after the assuntos and before
+            # the lengths, the hipótese legal and the interessados are looked at
+            raise rules.SeiFault(rules.PROCESSO_SIGILOSO)
         assuntos.extend(c for c in tipo.assuntos_sugeridos if c not in assuntos)
         interessados = self.interessados(state, struct.get("Interessados"))
         check.raise_if_any()
@@ -253,10 +264,14 @@ class Planner:
             check.add(rules.DATA_NAO_INFORMADA)
         elif data is not None:
             data = rules.parse_data(data).strftime("%d/%m/%Y")
+        own_nivel = _text(struct, "NivelAcesso")
+        if own_nivel == SIGILOSO and nivel != 2:
+            # SeiRN::incluirDocumentoControlado, after the date checks, before the rest
+            check.raise_if_any()
+            raise rules.SeiFault(rules.DOCUMENTO_SIGILOSO)
         descricao, observacao = _text(struct, "Descricao"), _text(struct, "Observacao")
         check.length("Descrição", descricao, MAX_DESCRICAO)
         check.length("Observação", observacao, MAX_OBSERVACAO)
-        own_nivel = _text(struct, "NivelAcesso")
         if own_nivel is None:
             nivel_value, hipotese_value = nivel, hipotese
         else:

@@ -1,6 +1,7 @@
 """SEI's read-only operations: consultarProcedimento, consultarDocumento, listarAndamentos,
 listarContatos and the catalog listings (listarUnidades, listarTiposProcedimento, listarSeries,
-listarHipotesesLegais, listarExtensoesPermitidas).
+listarHipotesesLegais, listarExtensoesPermitidas). Each checks the serviço's operations where
+SEI does (listarUnidades, listarTiposProcedimento and listarSeries never).
 
 Each function takes the :class:`~.operations.Operations` it serves and the decoded call, and
 answers with a :mod:`~.soap` value, built under the state's lock.
@@ -44,6 +45,7 @@ def consultar_procedimento(ops: Operations, call: SoapCall) -> Value:
     with ops.state.transaction():
         id_unidade = ops.unidade(call)
         processo = ops.processo(call)
+        ops.permit(call.operation, id_unidade, tipo=processo.id_tipo_procedimento)
         render = ops.render
         geracao = _last(ops, processo, lambda a: a.id_tarefa == "1")
         conclusao = (
@@ -189,12 +191,18 @@ def consultar_procedimento(ops: Operations, call: SoapCall) -> Value:
 
 def consultar_documento(ops: Operations, call: SoapCall) -> Value:
     with ops.state.transaction():
-        ops.unidade(call)
+        id_unidade = ops.unidade(call)
         protocolo = call.text("ProtocoloDocumento")
         documento = ops.state.find_documento(protocolo)
         if documento is None:
             raise rules.not_found("Documento", protocolo)
         processo = ops.state.processos[documento.id_procedimento]
+        ops.permit(
+            call.operation,
+            id_unidade,
+            tipo=processo.id_tipo_procedimento,
+            serie=documento.id_serie,
+        )
         serie = ops.catalog.serie(documento.id_serie)
         geracao = _last(
             ops,
@@ -271,8 +279,9 @@ def _ids(value: object) -> set[str]:
 
 def listar_andamentos(ops: Operations, call: SoapCall) -> Value:
     with ops.state.transaction():
-        ops.unidade(call)
+        id_unidade = ops.unidade(call)
         processo = ops.processo(call)
+        ops.permit(call.operation, id_unidade, tipo=processo.id_tipo_procedimento)
         andamentos = _ids(call.params.get("Andamentos"))
         tarefas = _ids(call.params.get("Tarefas"))
         modulos = _ids(call.params.get("TarefasModulos"))
@@ -300,7 +309,7 @@ def _page_size(call: SoapCall, name: str, default: int) -> int:
 
 def listar_contatos(ops: Operations, call: SoapCall) -> Value:
     with ops.state.transaction():
-        ops.unidade(call)
+        ops.permit(call.operation, ops.unidade(call))
         # With PaginaRegistros empty SEI answers ONE record (seen on 4.1.0).
         per_page = _page_size(call, "PaginaRegistros", 1)
         page = _page_size(call, "PaginaAtual", 1)
@@ -365,7 +374,7 @@ def listar_series(ops: Operations, call: SoapCall) -> Value:
 
 
 def listar_hipoteses_legais(ops: Operations, call: SoapCall) -> Value:
-    ops.unidade(call, required=False)
+    ops.permit(call.operation, ops.unidade(call, required=False))
     nivel = call.text("NivelAcesso")
     return Array(
         "ArrayOfHipoteseLegal",
@@ -387,7 +396,7 @@ def listar_hipoteses_legais(ops: Operations, call: SoapCall) -> Value:
 
 
 def listar_extensoes_permitidas(ops: Operations, call: SoapCall) -> Value:
-    ops.unidade(call, required=False)
+    ops.permit(call.operation, ops.unidade(call, required=False))
     wanted = call.text("IdArquivoExtensao")
     return Array(
         "ArrayOfArquivoExtensao",

@@ -1,9 +1,11 @@
 """SEI's rules and its exact words: the faults the sandbox answers with, and the checks behind
 them that do not depend on the state (lengths, dates, content, extensions).
 
-Texts come from ../shared/reference/SEI-FACTS.md and the recorded exchanges with a real SEI
-4.1.0; ``kind`` is the ``infra_tipo_excecao`` SEI sends with each. Where SEI's wording is not
-known (a few rarely hit cases) the text follows SEI's style and says so in a comment.
+Texts come from ../shared/reference/SEI-FACTS.md, the recorded exchanges with a real SEI
+4.1.0 and SEI 4.1.0's source (docs/sei-authentication.md for authentication, operation
+permissions and sigiloso); ``kind`` is the ``infra_tipo_excecao`` SEI sends with each. Where
+SEI's wording is not known (a few rarely hit cases) the text follows SEI's style and says so in
+a comment.
 """
 
 from __future__ import annotations
@@ -50,6 +52,15 @@ NIVEL_NAO_PERMITIDO_TIPO = "Nível de acesso não permitido para este tipo de pr
 JA_ABERTO = "Processo já está aberto na unidade atual."
 #: SEI before 4.1.0's "Anexo ... vazio." (recorded in SEI-FACTS.md); kept for the older mode
 ID_ANEXO = "Atributo [IdAnexo] não recebeu valor."
+#: SeiRN::gerarProcedimentoInternoControlado and ::incluirDocumentoControlado (INFRA_VALIDACAO)
+PROCESSO_SIGILOSO = (
+    "Não é permitida a geração de processo sigiloso através de Web Services porque nenhum "
+    "usuário terá credencial de acesso."
+)
+DOCUMENTO_SIGILOSO = (
+    "A inclusão de documento sigiloso através de Web Services só é permitida se o processo "
+    "também for sigiloso."
+)
 # Not seen on a real SEI: wording in SEI's style.
 TIPO_DOCUMENTO_INVALIDO = "Tipo do documento deve ser G (gerado) ou R (recebido)."
 PROCESSO_NAO_INFORMADO = "Processo do documento não informado."
@@ -85,6 +96,44 @@ def servico_nao_encontrado(servico: str | None, sigla: str | None) -> SeiFault:
     return SeiFault(
         f"Serviço [{servico or ''}] do sistema [{sigla or ''}] não encontrado.", INFRA_ERRO
     )
+
+
+def servico_da_chave_nao_encontrado(sigla: str | None) -> SeiFault:
+    """No serviço of the sistema has the key's first 8 characters as its ``crc``."""
+    return SeiFault(f"Serviço do sistema [{sigla or ''}] não encontrado.", INFRA_ERRO)
+
+
+def sem_autenticacao(servico: str, sigla: str, modo: str) -> SeiFault:
+    """The serviço does not authenticate this way: ``modo`` "Chave de Acesso" (the key
+    path: SEI's identificação and sigla) or "Endereço" (the identificação path: as sent)."""
+    return SeiFault(
+        f"Serviço [{servico}] do sistema [{sigla}] não possui autenticação por {modo}.",
+        INFRA_ERRO,
+    )
+
+
+def chave_invalida(servico: str, sigla: str) -> SeiFault:
+    return SeiFault(
+        f"Chave de Acesso inválida para o serviço [{servico}] do sistema [{sigla}].", INFRA_ERRO
+    )
+
+
+def operacao_nao_configurada(
+    operation: str,
+    servico: str,
+    sigla_unidade: str,
+    *,
+    tipo_processo: str | None = None,
+    tipo_documento: str | None = None,
+) -> SeiFault:
+    """SeiRN::validarCriteriosUnidade (no tipo), ::validarCriteriosUnidadeProcesso (the
+    processo's tipo) and ::validarCriteriosUnidadeProcessoDocumento (tipo and série)."""
+    text = f"Nenhuma operação configurada para [{operation}] no serviço [{servico}]"
+    if tipo_processo is not None:
+        text += f" com tipo de processo [{tipo_processo}]"
+        if tipo_documento is not None:
+            text += f" e tipo de documento [{tipo_documento}]"
+    return SeiFault(f"{text} na unidade [{sigla_unidade}].", INFRA_VALIDACAO)
 
 
 def unidade_nao_encontrada(id_unidade: str | None) -> SeiFault:

@@ -73,6 +73,23 @@ def test_from_settings_and_repr_hides_the_credential() -> None:
     assert client.chunked_upload is True
 
 
+def test_a_chave_de_acesso_is_a_secret_like_an_identificacao() -> None:
+    """SEI 4.x takes the serviço's key in the same part; pasted with its line end it must
+    still be the 72 characters SEI expects (with a space SEI reads it as an identificação)."""
+    key = "1ad5be0d" + "9f" * 32
+    settings = config.load_settings(
+        {
+            "SEI_BRIDGE_SEI_URL": "https://sei.example/sei/ws/SeiWS.php",
+            "SEI_BRIDGE_SEI_SIGLA_SISTEMA": "ADAPTER",
+            "SEI_BRIDGE_SEI_IDENTIFICACAO_SERVICO": key + "\n",
+        }
+    )
+    assert settings.sei_identificacao_servico == key
+    client = SeiClient.from_settings(settings)
+    for shown in (repr(settings), str(settings), repr(client), repr(client.soap)):
+        assert key not in shown and key[8:] not in shown
+
+
 def test_from_settings_names_missing_variables() -> None:
     with pytest.raises(errors.ConfigurationError, match="SEI_BRIDGE_SEI_URL"):
         SeiClient.from_settings(config.Settings())

@@ -7,6 +7,8 @@ carry the credentials or the document content.
 
 from __future__ import annotations
 
+import traceback
+
 import pytest
 import requests
 import responses
@@ -36,6 +38,32 @@ SECRET_CONTENT = b"CPF 123.456.789-09 conteudo sigiloso"
             "Nenhuma operação configurada para [Gerar Procedimento] no serviço [1] com tipo de "
             "processo [2] na unidade [3].",
             "INFRA_VALIDACAO",
+            errors.SeiAccessDenied,
+        ),
+        # SEI 4.1's authentication by Chave de Acesso and by address (docs/sei-authentication.md)
+        (
+            "listarUnidades",
+            "Serviço do sistema [ADAPTER] não encontrado.",
+            "INFRA_ERRO",
+            errors.SeiAccessDenied,
+        ),
+        (
+            "listarUnidades",
+            "Chave de Acesso inválida para o serviço [ADAPTER_KEY] do sistema [ADAPTER].",
+            "INFRA_ERRO",
+            errors.SeiAccessDenied,
+        ),
+        (
+            "gerarProcedimento",
+            "Serviço [ADAPTER_NOKEY] do sistema [ADAPTER] não possui autenticação por Chave de "
+            "Acesso.",
+            "INFRA_ERRO",
+            errors.SeiAccessDenied,
+        ),
+        (
+            "gerarProcedimento",
+            "Serviço [ADAPTER_KEY] do sistema [ADAPTER] não possui autenticação por Endereço.",
+            "INFRA_ERRO",
             errors.SeiAccessDenied,
         ),
         (
@@ -153,6 +181,84 @@ def test_the_credential_seis_echoes_is_redacted(
         client.listar_unidades()
     assert "chave-errada-123" not in str(caught.value)
     assert caught.value.fault == "Serviço [[secure]] do sistema [SEI_BRIDGE] não encontrado."
+
+
+KEY = "1ad5be0d" + "4f" * 32  # the shape of a Chave de Acesso: crc32b(id) + sha256 hex
+
+
+@pytest.mark.parametrize(
+    ("fault", "redacted"),
+    [
+        (
+            f"Serviço [{KEY} ] do sistema [ADAPTER] não encontrado.",  # a trailing space
+            "Serviço [[secure]] do sistema [ADAPTER] não encontrado.",
+        ),
+        (
+            f"Serviço [{KEY[:71]}] do sistema [ADAPTER] não possui autenticação por Endereço.",
+            "Serviço [[secure]] do sistema [ADAPTER] não possui autenticação por Endereço.",
+        ),
+        (
+            "Chave de Acesso inválida para o serviço [ADAPTER_KEY] do sistema [ADAPTER].",
+            "Chave de Acesso inválida para o serviço [[secure]] do sistema [ADAPTER].",
+        ),
+        (
+            "Serviço [a]b] do sistema [ADAPTER] não possui autenticação por Chave de Acesso.",
+            "Serviço [[secure]] do sistema [ADAPTER] não possui autenticação por Chave de Acesso.",
+        ),
+        (
+            "Nenhuma operação configurada para [gerarProcedimento] no serviço [ADAPTER_NOOPS] "
+            "com tipo de processo [Comunicação: Pedido] na unidade [TESTE].",
+            "Nenhuma operação configurada para [gerarProcedimento] no serviço [[secure]] "
+            "com tipo de processo [Comunicação: Pedido] na unidade [TESTE].",
+        ),
+        (
+            "Nenhuma operação configurada para [listarContatos] no serviço [X] na unidade [T].",
+            "Nenhuma operação configurada para [listarContatos] no serviço [[secure]] na "
+            "unidade [T].",
+        ),
+        (  # names no serviço: kept as it is
+            "Serviço do sistema [ADAPTER] não encontrado.",
+            "Serviço do sistema [ADAPTER] não encontrado.",
+        ),
+        (
+            "Serviço [SeiWS.gerarProcedimento] não encontrado.",
+            "Serviço [SeiWS.gerarProcedimento] não encontrado.",
+        ),
+    ],
+)
+def test_the_servico_named_in_authentication_faults_is_redacted(fault: str, redacted: str) -> None:
+    assert faults.redact_fault(fault) == redacted
+
+
+def test_the_fault_kept_as_cause_is_redacted_too(sei_http: responses.RequestsMock) -> None:
+    """A logged traceback prints the zeep fault chained as __cause__: it must not carry the
+    key SEI echoed (a key pasted with a trailing space goes down SEI's identificação path)."""
+    fault = (
+        '<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV='
+        '"http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body><SOAP-ENV:Fault>'
+        f"<faultcode>SOAP-ENV:Client</faultcode><faultstring>Serviço [{KEY} ] do "
+        "sistema [ADAPTER] não encontrado.</faultstring><detail><item><key>"
+        "infra_tipo_excecao</key><value>INFRA_ERRO</value></item></detail></SOAP-ENV:Fault>"
+        "</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    )
+    sei_http.add(
+        responses.POST,
+        recorded.ENDPOINT,
+        status=500,
+        body=fault.encode(),
+        content_type="text/xml; charset=utf-8",
+    )
+    client = SeiClient(
+        endpoint_url=recorded.ENDPOINT, sigla_sistema="ADAPTER", identificacao_servico=KEY + " "
+    )
+    with pytest.raises(errors.SeiAccessDenied) as caught:
+        client.listar_unidades()
+    cause = caught.value.__cause__
+    assert cause is not None
+    shown = "".join(traceback.format_exception(caught.value))
+    assert KEY not in shown and KEY[8:] not in shown
+    assert KEY not in repr(cause) and KEY not in str(cause)
+    assert "Serviço [[secure]] do sistema [ADAPTER] não encontrado." in shown
 
 
 def test_redact_fault_blanks_long_secrets_anywhere() -> None:

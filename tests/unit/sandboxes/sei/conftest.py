@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from sei_bridge.sandboxes.sei import SandboxConfig, SandboxState
+from sei_bridge.sandboxes.sei.auth import Client
 from sei_bridge.sandboxes.sei.catalog import HIPOTESE_INFORMACAO_PESSOAL, TIPO_IPTU, UNIDADE_DIVCAD
 from sei_bridge.sandboxes.sei.operations import Operations
 from sei_bridge.sandboxes.sei.rules import SeiFault
@@ -54,10 +55,17 @@ def procedimento(**changes: Any) -> dict[str, Any]:
 class Harness:
     """Operations over a fresh state, with the test credentials and a still clock."""
 
-    def __init__(self, config: SandboxConfig = SEI_TEST_CONFIG, **overrides: Any) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig = SEI_TEST_CONFIG,
+        *,
+        state: SandboxState | None = None,
+        **overrides: Any,
+    ) -> None:
+        """``state``: another harness's, to see its processos with another configuration."""
         self.config = dataclasses.replace(config, **overrides)
         self.clock = SeiClock()
-        self.state = SandboxState(
+        self.state = state or SandboxState(
             self.config.catalog, first_contact_id=self.config.first_contact_id
         )
         link_base = self.config.link_base or LINK_BASE
@@ -65,18 +73,21 @@ class Harness:
             self.state, self.config, clock=self.clock, link_base=lambda: link_base
         )
 
-    def call(self, operation: str, **params: Any) -> Value:
+    def call(self, operation: str, *, client: Client | None = None, **params: Any) -> Value:
+        """Run ``operation`` with the test credentials unless ``params`` replace them, from
+        ``client`` (default: loopback)."""
         full = {
             "SiglaSistema": SEI_TEST_SIGLA,
             "IdentificacaoServico": SEI_TEST_SERVICO,
             "IdUnidade": UNIDADE_DIVCAD,
         }
         full.update(params)
-        return self.ops.execute(SoapCall(operation, {k: v for k, v in full.items()}))
+        call = SoapCall(operation, {k: v for k, v in full.items()})
+        return self.ops.execute(call, client=client)
 
-    def fault(self, operation: str, **params: Any) -> SeiFault:
+    def fault(self, operation: str, *, client: Client | None = None, **params: Any) -> SeiFault:
         with pytest.raises(SeiFault) as caught:
-            self.call(operation, **params)
+            self.call(operation, client=client, **params)
         return caught.value
 
     def gerar(self, **changes: Any) -> str:

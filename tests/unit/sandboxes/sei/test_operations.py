@@ -15,7 +15,7 @@ from sei_bridge.sandboxes.sei.catalog import (
     UNIDADE_DEMAP,
     UNIDADE_DIVCAD,
 )
-from sei_bridge.sandboxes.sei.rules import INFRA_ERRO, INFRA_VALIDACAO
+from sei_bridge.sandboxes.sei.rules import INFRA_ERRO, INFRA_VALIDACAO, SeiFault
 from tests.unit.sandboxes.sei.conftest import Harness, field, items, procedimento, text
 
 
@@ -56,6 +56,64 @@ def test_a_denied_operation_answers_acesso_negado() -> None:
     assert Harness(denied_operations=frozenset({"*"})).fault("listarSeries").message == (
         "Acesso negado."
     )
+
+
+def _nenhuma(op: str, rest: str) -> str:
+    return f"Nenhuma operação configurada para [{op}] no serviço [sandbox-key]{rest}."
+
+
+def test_operations_not_configured_answer_with_seis_three_templates(sandbox: Harness) -> None:
+    protocolo = sandbox.gerar()
+    # the same processo, seen by a serviço with one operation
+    harness = Harness(state=sandbox.state, allowed_operations=frozenset({"listarContatos"}))
+    fault = harness.fault("gerarProcedimento", Procedimento=procedimento())
+    assert (fault.message, fault.kind) == (
+        _nenhuma(
+            "gerarProcedimento",
+            " com tipo de processo [IPTU: Revisão do valor venal] na unidade [SF/DIVCAD]",
+        ),
+        INFRA_VALIDACAO,
+    )
+    fault = harness.fault(
+        "incluirDocumento",
+        Documento={"Tipo": "G", "ProtocoloProcedimento": protocolo, "IdSerie": SERIE_INTERACAO},
+    )
+    assert fault.message == _nenhuma(
+        "incluirDocumento",
+        " com tipo de processo [IPTU: Revisão do valor venal] e tipo de documento "
+        "[Interação SP156] na unidade [SF/DIVCAD]",
+    )
+    fault = harness.fault("consultarProcedimento", ProtocoloProcedimento=protocolo)
+    assert fault.message.startswith("Nenhuma operação configurada para [consultarProcedimento]")
+    fault = harness.fault("listarHipotesesLegais")
+    assert fault.message == _nenhuma("listarHipotesesLegais", " na unidade [SF/DIVCAD]")
+    assert harness.call("listarContatos")
+    for unchecked in ("listarUnidades", "listarTiposProcedimento", "listarSeries"):
+        assert harness.call(unchecked)  # SEI never checks these
+
+
+def test_seis_own_lookups_come_before_the_operation_check() -> None:
+    harness = Harness(allowed_operations=frozenset())
+    fault = harness.fault("gerarProcedimento", Procedimento=procedimento(IdTipoProcedimento="1"))
+    assert fault.message == "Tipo de procedimento [1] não encontrado."
+    fault = harness.fault("consultarProcedimento", ProtocoloProcedimento="99999.999999/2099-99")
+    assert fault.message == "Processo [99999.999999/2099-99] não encontrado."
+
+
+def test_the_documents_of_a_new_processo_need_incluir_documento() -> None:
+    harness = Harness(allowed_operations=frozenset({"gerarProcedimento"}))
+    assert harness.gerar()
+    fault = harness.fault(
+        "gerarProcedimento",
+        Procedimento=procedimento(),
+        Documentos=[{"Tipo": "G", "IdSerie": SERIE_INTERACAO, "Conteudo": "PHA+PC9wPg=="}],
+    )
+    assert fault.message == _nenhuma(
+        "incluirDocumento",
+        " com tipo de processo [IPTU: Revisão do valor venal] e tipo de documento "
+        "[Interação SP156] na unidade [SF/DIVCAD]",
+    )
+    assert len(harness.state.processes()) == 1
 
 
 def test_unknown_ids_are_named_in_the_fault(sandbox: Harness) -> None:
@@ -104,6 +162,66 @@ def test_restrito_needs_an_applicable_hipotese_legal(sandbox: Harness) -> None:
     # a hipótese sent with público is dropped, as a real SEI 4.1.0 does
     protocolo = sandbox.gerar(NivelAcesso="0")
     assert sandbox.state.process(protocolo).id_hipotese_legal is None
+
+
+SIGILOSO_PROCESSO = (
+    "Não é permitida a geração de processo sigiloso através de Web Services porque nenhum "
+    "usuário terá credencial de acesso."
+)
+SIGILOSO_DOCUMENTO = (
+    "A inclusão de documento sigiloso através de Web Services só é permitida se o processo "
+    "também for sigiloso."
+)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"IdHipoteseLegal": HIPOTESE_SEGREDO_JUSTICA},  # a hipótese for sigiloso
+        {"IdHipoteseLegal": None},
+        {"IdHipoteseLegal": "999"},
+        {"Especificacao": "x" * 150, "Interessados": [{"Sigla": "SEM-NOME"}]},
+    ],
+)
+def test_a_sigiloso_processo_is_refused_with_seis_words_before_other_checks(
+    sandbox: Harness, changes: dict[str, object]
+) -> None:
+    fault = sandbox.fault(
+        "gerarProcedimento", Procedimento=procedimento(NivelAcesso="2", **changes)
+    )
+    assert (fault.message, fault.kind) == (SIGILOSO_PROCESSO, INFRA_VALIDACAO)
+    assert sandbox.state.processos == {} and sandbox.state.contatos == {}
+
+
+def test_an_unknown_assunto_is_reported_before_sigiloso(sandbox: Harness) -> None:
+    fault = sandbox.fault(
+        "gerarProcedimento",
+        Procedimento=procedimento(NivelAcesso="2", Assuntos=[{"CodigoEstruturado": "999.999"}]),
+    )
+    assert (fault.message, fault.kind) == ("Assunto [999.999] não encontrado.", INFRA_ERRO)
+
+
+def test_a_sigiloso_documento_needs_a_sigiloso_processo(sandbox: Harness) -> None:
+    protocolo = sandbox.gerar()
+    for hipotese in (HIPOTESE_SEGREDO_JUSTICA, None):
+        with pytest.raises(SeiFault) as caught:
+            sandbox.incluir(protocolo, NivelAcesso="2", IdHipoteseLegal=hipotese)
+        assert (caught.value.message, caught.value.kind) == (SIGILOSO_DOCUMENTO, INFRA_VALIDACAO)
+    fault = sandbox.fault(
+        "gerarProcedimento",
+        Procedimento=procedimento(),
+        Documentos=[
+            {
+                "Tipo": "G",
+                "IdSerie": SERIE_INTERACAO,
+                "NivelAcesso": "2",
+                "Conteudo": "PHA+PC9wPg==",
+            }
+        ],
+    )
+    assert (fault.message, fault.kind) == (SIGILOSO_DOCUMENTO, INFRA_VALIDACAO)
+    (processo,) = sandbox.state.processes()
+    assert processo.documents == ()
 
 
 def test_without_enforcement_restrito_needs_no_hipotese() -> None:
