@@ -25,6 +25,7 @@ import requests
 
 from sei_bridge import errors, mapping
 from sei_bridge.sandboxes.sei import FaultConfig, RunningSandbox
+from sei_bridge.sandboxes.sei.auth import generate_access_key
 from sei_bridge.sandboxes.sei.catalog import TIPO_IPTU, UNIDADE_DIVCAD
 from sei_bridge.sei import types
 from sei_bridge.sei.client import SeiClient
@@ -445,3 +446,45 @@ def test_the_command_prints_its_urls_serves_and_stops_on_sigterm(tmp_path: Path)
     assert process.returncode == 0, err
     assert "stopped: 1 processos" in out
     assert "secret-cli-key" not in out + err  # a credential is never printed
+
+
+def test_the_command_serves_a_key_only_servico_and_never_prints_the_key() -> None:
+    # about the sandbox's command, so not a contract case (tests/contract/test_auth.py has the
+    # key-only serviço on both SEIs): a key in the client's variable is served as a key-only
+    # serviço, and the command never prints it
+    key, sigla = generate_access_key(2), "ADAPTER"
+    env = dict(os.environ, PYTHONPATH=str(REPO), SEI_BRIDGE_SEI_SIGLA_SISTEMA=sigla)
+    env.pop("SEI_BRIDGE_SEI_IDENTIFICACAO_SERVICO", None)
+    env["SEI_BRIDGE_SANDBOX_SEI_ACCESS_KEY"] = key
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sei_bridge.cli", "sandbox", "sei", "--port", "0",
+         "--no-address-auth", "--allowed-hosts", "localhost"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "the command printed nothing"
+        endpoint = process.stdout.readline().split(": ", 1)[1].strip()
+        # read up to the mode here: communicate() would not see what readline() buffered
+        printed = [process.stdout.readline() for _ in range(3)]
+        by_key = SeiClient(endpoint_url=endpoint, sigla_sistema=sigla, identificacao_servico=key)
+        assert by_key.listar_unidades()
+        by_name = SeiClient(
+            endpoint_url=endpoint, sigla_sistema=sigla, identificacao_servico="sandbox-key"
+        )
+        with pytest.raises(errors.SeiAccessDenied) as caught:
+            by_name.listar_unidades()
+        assert caught.value.fault == (
+            "Serviço [[secure]] do sistema [ADAPTER] não possui autenticação por Endereço."
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "authentication: Chave de Acesso (as configured); all operations\n" in printed
+    shown = "".join(printed) + out + err
+    assert key not in shown and key[8:] not in shown

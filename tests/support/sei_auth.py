@@ -1,6 +1,6 @@
-"""What the authentication tests against the real SEI (tests/contract) and against the sandbox
-(tests/integration/test_sei_sandbox_auth.py) share: a raw SOAP call that shows SEI's fault text
-and ``infra_tipo_excecao`` exactly as sent, and the check that a secret leaked nowhere."""
+"""What the authentication cases (tests/contract/test_auth.py, on the sandbox and on a real SEI)
+use: a raw SOAP call that shows SEI's fault text and ``infra_tipo_excecao`` exactly as sent, and
+the check that a secret leaked nowhere."""
 
 from __future__ import annotations
 
