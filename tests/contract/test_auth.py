@@ -36,7 +36,11 @@ import pytest
 
 from sei_bridge import errors
 from sei_bridge.sandboxes.sei.auth import generate_access_key
-from sei_bridge.sandboxes.sei.catalog import HIPOTESE_SEGREDO_JUSTICA
+from sei_bridge.sandboxes.sei.catalog import (
+    DEFAULT_CATALOG,
+    HIPOTESE_SEGREDO_JUSTICA,
+    REFERENCE_CATALOG,
+)
 from sei_bridge.sei import types
 from sei_bridge.sei.client import SeiClient
 from tests.contract import realsei_access_key as realsei
@@ -172,9 +176,11 @@ class SandboxSei(AuthSei):
 
     name = "sandbox"
 
-    def __init__(self, journal: Path) -> None:
+    def __init__(self, journal: Path, **config_changes: Any) -> None:
         super().__init__()
         self.journal = journal
+        #: on top of the contract's SANDBOX_CONFIG (for the sandbox-only cases)
+        self.config_changes = config_changes
         self.keys: dict[str, str] = {}
         self._running: tuple[ServicoSpec, Target, ExitStack] | None = None
 
@@ -199,6 +205,7 @@ class SandboxSei(AuthSei):
                 EVERY_OPERATION - spec.without_operations if spec.without_operations else None
             ),
             state_path=self.journal,
+            **self.config_changes,
         )
         stack = ExitStack()
         target = stack.enter_context(sandbox_target(config))
@@ -570,3 +577,39 @@ def test_a_sigiloso_documento_needs_a_sigiloso_processo(auth_sei: AuthSei) -> No
         {"IdUnidade": UNIDADE, "Documento": _documento(processo, NivelAcesso="2")},
     )
     assert (answer.fault, answer.kind) == (SIGILOSO_DOCUMENTO, "INFRA_VALIDACAO")
+
+
+def test_sigiloso_processo_is_refused_even_with_a_hipotese_for_sigiloso(tmp_path: Path) -> None:
+    # Sandbox only: the reference SEI database has no hipótese legal for sigiloso, so this
+    # cannot be seen on the real SEI (SEI's source checks sigiloso before the hipótese legal;
+    # docs/sei-authentication.md, section 6). The sandbox's default catalog has one.
+    segredo = next(
+        h
+        for h in DEFAULT_CATALOG.hipoteses_legais
+        if h.id_hipotese_legal == HIPOTESE_SEGREDO_JUSTICA
+    )
+    catalog = dataclasses.replace(
+        REFERENCE_CATALOG, hipoteses_legais=(*REFERENCE_CATALOG.hipoteses_legais, segredo)
+    )
+    sandbox = SandboxSei(tmp_path / "sei.jsonl", catalog=catalog)
+    try:
+        servico = sandbox.servico(KEY_ONLY)
+        key = _key(servico)
+        hipoteses = servico.client(key).listar_hipoteses_legais(
+            id_unidade=UNIDADE, nivel_acesso=types.NivelAcesso.SIGILOSO
+        )
+        assert [h.id_hipotese_legal for h in hipoteses] == [HIPOTESE_SEGREDO_JUSTICA]
+        answer = servico.raw(
+            "gerarProcedimento",
+            key,
+            {
+                "IdUnidade": UNIDADE,
+                "Procedimento": _procedimento(
+                    NivelAcesso="2", IdHipoteseLegal=HIPOTESE_SEGREDO_JUSTICA
+                ),
+            },
+        )
+        assert (answer.fault, answer.kind) == (SIGILOSO_PROCESSO, "INFRA_VALIDACAO")
+        assert sandbox.processos() == 0
+    finally:
+        sandbox.close()

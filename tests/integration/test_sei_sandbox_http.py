@@ -419,21 +419,30 @@ def test_a_damaged_state_file_is_refused_but_a_cut_last_line_is_dropped(
         sei_sandbox_factory(state_path=path)
 
 
-def test_the_command_prints_its_urls_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(REPO), SEI_BRIDGE_SEI_SIGLA_SISTEMA=SEI_TEST_SIGLA)
-    env["SEI_BRIDGE_SEI_IDENTIFICACAO_SERVICO"] = "secret-cli-key"
+def _sandbox_command(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """``sei-bridge sandbox sei --port 0 ARGS`` started, once it has printed its first line."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sei_bridge.cli", "sandbox", "sei", "--port", "0",
-         "--state", str(tmp_path / "sei.jsonl")],
+        [sys.executable, "-m", "sei_bridge.cli", "sandbox", "sei", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-    )  # fmt: skip
+    )
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], 30)
+    if not ready:
+        process.kill()
+        process.communicate(timeout=30)
+    assert ready, "the command printed nothing"
+    return process
+
+
+def test_the_command_prints_its_urls_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO), SEI_BRIDGE_SEI_SIGLA_SISTEMA=SEI_TEST_SIGLA)
+    env["SEI_BRIDGE_SEI_IDENTIFICACAO_SERVICO"] = "secret-cli-key"
+    process = _sandbox_command(env, "--state", str(tmp_path / "sei.jsonl"))
     try:
         assert process.stdout is not None
-        ready, _, _ = select.select([process.stdout], [], [], 30)
-        assert ready, "the command printed nothing"
         first = process.stdout.readline()
         assert first.startswith("SEI sandbox endpoint: http://127.0.0.1:")
         endpoint = first.split(": ", 1)[1].strip()
@@ -456,18 +465,9 @@ def test_the_command_serves_a_key_only_servico_and_never_prints_the_key() -> Non
     env = dict(os.environ, PYTHONPATH=str(REPO), SEI_BRIDGE_SEI_SIGLA_SISTEMA=sigla)
     env.pop("SEI_BRIDGE_SEI_IDENTIFICACAO_SERVICO", None)
     env["SEI_BRIDGE_SANDBOX_SEI_ACCESS_KEY"] = key
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sei_bridge.cli", "sandbox", "sei", "--port", "0",
-         "--no-address-auth", "--allowed-hosts", "localhost"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )  # fmt: skip
+    process = _sandbox_command(env, "--no-address-auth", "--allowed-hosts", "localhost")
     try:
         assert process.stdout is not None
-        ready, _, _ = select.select([process.stdout], [], [], 30)
-        assert ready, "the command printed nothing"
         endpoint = process.stdout.readline().split(": ", 1)[1].strip()
         # read up to the mode here: communicate() would not see what readline() buffered
         printed = [process.stdout.readline() for _ in range(3)]
