@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
@@ -158,8 +159,9 @@ class AuthSei:
         """The SEI answering ``spec``'s calls."""
         raise NotImplementedError
 
-    def processos(self) -> int:
-        """How many processos SEI holds."""
+    def processos(self, especificacao: str) -> int:
+        """How many processos SEI holds with this especificação (unique to a case: other
+        users of a shared SEI may open processos meanwhile)."""
         raise NotImplementedError
 
     def processo(self) -> str:
@@ -212,10 +214,10 @@ class SandboxSei(AuthSei):
         self._running = (spec, target, stack)
         return target
 
-    def processos(self) -> int:
+    def processos(self, especificacao: str) -> int:
         sandbox = self.target_for(self._running[0] if self._running else KEY_ONLY).sandbox
         assert sandbox is not None
-        return len(sandbox.state.processes())
+        return sum(p.especificacao == especificacao for p in sandbox.state.processes())
 
     def close(self) -> None:
         if self._running is not None:
@@ -254,9 +256,14 @@ class RealSei(AuthSei):
     def target_for(self, spec: ServicoSpec) -> Target:
         return self.target
 
-    def processos(self) -> int:
+    def processos(self, especificacao: str) -> int:
         assert isinstance(self.target.storage, MariaDbStorage)
-        return int(self.target.storage.query("SELECT COUNT(*) FROM procedimento")[0][0])
+        assert especificacao.isascii() and "'" not in especificacao
+        rows = self.target.storage.query(
+            "SELECT COUNT(*) FROM protocolo "
+            f"WHERE sta_protocolo = 'P' AND descricao = '{especificacao}'"
+        )
+        return int(rows[0][0])
 
 
 @pytest.fixture(scope="module")
@@ -311,7 +318,7 @@ def _documento(protocolo: str | None, **changes: object) -> dict[str, object]:
 def _procedimento(**changes: object) -> dict[str, object]:
     procedimento: dict[str, object] = {
         "IdTipoProcedimento": TIPO,
-        "Especificacao": "sei-bridge contract",
+        "Especificacao": f"sei-bridge contract {uuid.uuid4().hex[:12]}",
         "NivelAcesso": "0",
     }
     procedimento.update(changes)
@@ -527,18 +534,19 @@ def test_seis_own_lookups_come_before_the_operation_check(auth_sei: AuthSei) -> 
 
 def test_the_documents_of_a_new_processo_need_incluir_documento(auth_sei: AuthSei) -> None:
     servico = auth_sei.servico(NODOC)
-    before = auth_sei.processos()
+    procedimento = _procedimento()
     answer = servico.raw(
         "gerarProcedimento",
         "ADAPTER_NODOC",
-        {"IdUnidade": UNIDADE, "Procedimento": _procedimento(), "Documentos": [_documento(None)]},
+        {"IdUnidade": UNIDADE, "Procedimento": procedimento, "Documentos": [_documento(None)]},
     )
     assert (answer.fault, answer.kind) == (
         f"Nenhuma operação configurada para [incluirDocumento] no serviço [ADAPTER_NODOC] com "
         f"tipo de processo [{TIPO_NOME}] e tipo de documento [Declaração] na unidade [TESTE].",
         "INFRA_VALIDACAO",
     )
-    assert auth_sei.processos() == before  # no processo without its documents
+    # no processo without its documents
+    assert auth_sei.processos(str(procedimento["Especificacao"])) == 0
 
 
 # --- sigiloso ------------------------------------------------------------------------------------
@@ -554,18 +562,13 @@ def test_sigiloso_processo_is_refused_whatever_the_hipotese(auth_sei: AuthSei) -
     # has HIPOTESE_SEGREDO_JUSTICA, unknown to the reference one
     candidates: list[str | None] = [h.id_hipotese_legal for h in hipoteses]
     candidates += [HIPOTESE_SEGREDO_JUSTICA, HIPOTESE, "999", None]
-    before = auth_sei.processos()
     for hipotese in candidates:
+        procedimento = _procedimento(NivelAcesso="2", IdHipoteseLegal=hipotese)
         answer = servico.raw(
-            "gerarProcedimento",
-            key,
-            {
-                "IdUnidade": UNIDADE,
-                "Procedimento": _procedimento(NivelAcesso="2", IdHipoteseLegal=hipotese),
-            },
+            "gerarProcedimento", key, {"IdUnidade": UNIDADE, "Procedimento": procedimento}
         )
         assert (answer.fault, answer.kind) == (SIGILOSO_PROCESSO, "INFRA_VALIDACAO"), hipotese
-    assert auth_sei.processos() == before
+        assert auth_sei.processos(str(procedimento["Especificacao"])) == 0
 
 
 def test_a_sigiloso_documento_needs_a_sigiloso_processo(auth_sei: AuthSei) -> None:
@@ -599,17 +602,11 @@ def test_sigiloso_processo_is_refused_even_with_a_hipotese_for_sigiloso(tmp_path
             id_unidade=UNIDADE, nivel_acesso=types.NivelAcesso.SIGILOSO
         )
         assert [h.id_hipotese_legal for h in hipoteses] == [HIPOTESE_SEGREDO_JUSTICA]
+        procedimento = _procedimento(NivelAcesso="2", IdHipoteseLegal=HIPOTESE_SEGREDO_JUSTICA)
         answer = servico.raw(
-            "gerarProcedimento",
-            key,
-            {
-                "IdUnidade": UNIDADE,
-                "Procedimento": _procedimento(
-                    NivelAcesso="2", IdHipoteseLegal=HIPOTESE_SEGREDO_JUSTICA
-                ),
-            },
+            "gerarProcedimento", key, {"IdUnidade": UNIDADE, "Procedimento": procedimento}
         )
         assert (answer.fault, answer.kind) == (SIGILOSO_PROCESSO, "INFRA_VALIDACAO")
-        assert sandbox.processos() == 0
+        assert sandbox.processos(str(procedimento["Especificacao"])) == 0
     finally:
         sandbox.close()
