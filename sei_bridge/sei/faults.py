@@ -94,10 +94,22 @@ _PERMANENT: tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...] = tuple(
         (None, r"^Hipótese Legal (não informada|não encontrada|não aplicável)"),
         (None, r"^Nível de acesso .*inválido"),
         (None, r"^Não é possível informar a data"),
+        # SeiRN::incluirDocumento's checks of the content elements (INFRA_ERRO on 4.1.0)
+        (None, r"^Não é possível informar o nome do arquivo para documento gerado"),
+        (None, r"^Nome do arquivo não informado para o conteúdo do documento externo"),
+        (None, r"^Para documento gerado não é possível informar o elemento ConteudoMTOM"),
+        (None, r"^Não é possível enviar documento (externo|gerado) utilizando os elementos"),
+        # SeiRN::gerarProcedimento: NumeroProtocolo and DataAutuacao go together (INFRA_ERRO)
+        (
+            frozenset({"gerarProcedimento"}),
+            r"^(Número do Protocolo|Data de Autuação) somente deve ser informad[oa] em conjunto",
+        ),
         (None, r"^Data do documento não informada"),
         (None, r"tem numeração|não tem numeração"),
         (frozenset({"listarAndamentos"}), r"^Nenhum critério informado"),
-        (frozenset({"gerarProcedimento"}), r"^Existe um processo utilizando este número"),
+        # ProtocoloRN::validarStrProtocoloFormatadoRN0211 (INFRA_VALIDACAO; 4.1.0 with
+        # SEI_FEDERACAO_NUMERO_PROCESSO on gives the processo another number instead)
+        (frozenset({"gerarProcedimento"}), r"^Já existe um processo utilizando o número"),
     )
 )
 

@@ -3,8 +3,10 @@ them: every fault of SEI-FACTS.md that a call of the client can meet."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +18,7 @@ from sei_bridge.sei import types
 from sei_bridge.sei.client import SeiClient
 from sei_bridge.sei.html import FragmentBuilder
 from tests.contract.builders import (
+    PDF,
     Nil,
     abrir,
     fault_of,
@@ -397,6 +400,205 @@ CASES: list[tuple[str, Call, str, str, type[errors.SeiError]]] = [
         errors.SeiValidationFault,
     ),
     (
+        "documento sem processo",
+        lambda sei, c: raw_incluir(sei, c, gerado(sei, None)),
+        "Processo não informado.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "tipo de documento invalido",
+        _on_processo(lambda sei, c, p: raw_incluir(sei, c, gerado(sei, p), fields={"Tipo": "X"})),
+        "Tipo do protocolo [X] inválido.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "tipo de documento invalido com serie inexistente",  # the série is looked up first
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, gerado(sei, p, id_serie="999999"), fields={"Tipo": "X"}
+            )
+        ),
+        "Tipo de documento [999999] não encontrado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "externo com Conteudo e ConteudoMTOM",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p), fields={"ConteudoMTOM": PDF})
+        ),
+        "Não é possível enviar documento externo utilizando os elementos Conteudo (Base64) e "
+        "ConteudoMTOM (Binário) ao mesmo tempo.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "externo com conteudo sem nome de arquivo",
+        _on_processo(lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p, nome_arquivo=None))),
+        "Nome do arquivo não informado para o conteúdo do documento externo.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "externo com IdArquivo sem nome de arquivo",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei,
+                c,
+                recebido(sei, p, nome_arquivo=None),
+                fields={"Conteudo": Nil, "IdArquivo": "999999"},
+            )
+        ),
+        "Atributo [IdAnexo] não recebeu valor.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "gerado com nome de arquivo",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(sei, c, gerado(sei, p), fields={"NomeArquivo": "a.pdf"})
+        ),
+        "Não é possível informar o nome do arquivo para documento gerado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "gerado com ConteudoMTOM",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, gerado(sei, p), fields={"ConteudoMTOM": b"<p>x</p>"}
+            )
+        ),
+        "Para documento gerado não é possível informar o elemento ConteudoMTOM. Utilizar os "
+        "elementos Conteudo (Base64) ou ConteudoSecoes (Base64).",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "data em documento gerado e descricao longa",  # lancarValidacao: alone
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, gerado(sei, p, data=dt.date(2026, 11, 22), descricao="x" * 251)
+            )
+        ),
+        "Não é possível informar a data para um documento gerado.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "numero de protocolo sem data de autuacao",
+        lambda sei, c: raw_gerar(
+            sei,
+            c,
+            procedimento(sei, especificacao="x" * 101),  # checked later, so not named
+            procedimento_fields={"NumeroProtocolo": unique("SP156")},
+        ),
+        "Número do Protocolo somente deve ser informado em conjunto com a Data de Autuação.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "data de autuacao sem numero de protocolo",
+        lambda sei, c: raw_gerar(
+            sei, c, procedimento(sei), procedimento_fields={"DataAutuacao": "01/01/2020"}
+        ),
+        "Data de Autuação somente deve ser informada em conjunto com o Número do Protocolo.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "data de autuacao futura, especificacao e numero longos",
+        lambda sei, c: raw_gerar(
+            sei,
+            c,
+            procedimento(sei, especificacao="x" * 101, observacao="x" * 1001),
+            procedimento_fields={"NumeroProtocolo": unique("N" * 40), "DataAutuacao": "01/01/2099"},
+        ),
+        # ProtocoloRN's collected checks; the observação is checked after them
+        "Data do protocolo não pode estar no futuro.\\n"
+        "Especificação possui tamanho superior a 100 caracteres.\\n"
+        "Número do protocolo possui tamanho superior a 40 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "especificacao e observacao longas",  # the observação is checked after the rest
+        lambda sei, c: raw_gerar(
+            sei, c, procedimento(sei, especificacao="x" * 101, observacao="x" * 1001)
+        ),
+        "Especificação possui tamanho superior a 100 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "data de autuacao invalida sem hipotese legal",
+        lambda sei, c: raw_gerar(
+            sei,
+            c,
+            procedimento(sei, id_hipotese_legal=None),
+            procedimento_fields={"NumeroProtocolo": unique("SP156"), "DataAutuacao": "31/02/2020"},
+        ),
+        "Data do protocolo inválida.\\nHipótese Legal não informada.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "enviar sem unidades de destino",
+        _on_processo(
+            lambda sei, c, p: c.soap.call(
+                "enviarProcesso",
+                {
+                    "IdUnidade": sei.ids.unidade,
+                    "ProtocoloProcedimento": p,
+                    "UnidadesDestino": Nil,
+                    "SinManterAbertoUnidade": "S",
+                },
+            )
+        ),
+        "Nenhuma unidade informada para envio.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "enviar sem unidades de destino um processo concluido",
+        _on_processo(
+            lambda sei, c, p: [
+                c.concluir_processo(id_unidade=sei.ids.unidade, protocolo_procedimento=p),
+                c.soap.call(
+                    "enviarProcesso",
+                    {
+                        "IdUnidade": sei.ids.unidade,
+                        "ProtocoloProcedimento": p,
+                        "UnidadesDestino": Nil,
+                        "SinManterAbertoUnidade": "S",
+                    },
+                ),
+            ]
+        ),
+        "Nenhuma unidade informada para envio.\\n"
+        "Processo [{p}] não está aberto na unidade [{sigla}].",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "arquivo sem nome",
+        lambda sei, c: c.soap.call(
+            "adicionarArquivo",
+            {
+                "IdUnidade": sei.ids.unidade,
+                "Nome": Nil,
+                "Tamanho": str(len(PDF)),
+                "Hash": hashlib.md5(PDF).hexdigest(),
+                "Conteudo": base64.b64encode(PDF).decode(),
+            },
+        ),
+        "Nome do anexo não informado.\\nNome do arquivo não possui extensão.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
         "upload por partes (SEI 4.1.0)",
         _on_processo(
             lambda sei, c, p: sei.client(chunked_upload=True).incluir_documento(
@@ -435,6 +637,7 @@ def test_fault(
     numero = re.search(r"\((\d{7})\)\.$", fault)
     expected = text.format(
         p=protocolos[-1] if protocolos else "",
+        sigla=sei.ids.unidade_sigla,
         outra_sigla=outra,
         numero=numero.group(1) if numero else "",
     )

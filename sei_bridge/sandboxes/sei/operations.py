@@ -139,9 +139,6 @@ class Operations:
         self.authenticator.authenticate(
             call.text("SiglaSistema"), call.text("IdentificacaoServico"), client or auth.Client()
         )
-        denied = self.config.denied_operations
-        if "*" in denied or call.operation in denied:
-            raise rules.SeiFault(rules.ACESSO_NEGADO)
         return self.handlers[call.operation](call)
 
     def permit(
@@ -330,7 +327,8 @@ class Operations:
             id_tipo = struct.get("IdTipoProcedimento") if isinstance(struct, dict) else None
             if isinstance(id_tipo, str) and self.catalog.tipo_procedimento(id_tipo) is not None:
                 self.permit("gerarProcedimento", id_unidade, tipo=id_tipo)
-            plan = self.planner.procedimento(self.state, struct)
+            today = dt.datetime.fromtimestamp(self.clock(), SAO_PAULO).date()
+            plan = self.planner.procedimento(self.state, struct, today=today)
             doc_plans = []
             for documento in documentos:
                 # SEI adds them through incluirDocumento, permission check included
@@ -457,13 +455,23 @@ class Operations:
             id_unidade = self.unidade(call)
             processo = self.processo(call)
             self.permit(call.operation, id_unidade, tipo=processo.id_tipo_procedimento)
-            if id_unidade not in processo.abertas:
-                raise rules.nao_aberto(
-                    processo.procedimento_formatado, self.sigla_unidade(id_unidade)
-                )
-            destinos = self._destinos(call.params.get("UnidadesDestino"))
+            # SeiRN::enviarProcessoControlado collects both, in this order
+            check = rules.Validation()
+            destinos = [d for d in _list(call.params.get("UnidadesDestino")) if d]
             if not destinos:
-                raise rules.SeiFault(rules.UNIDADES_NAO_INFORMADAS)
+                check.add(rules.UNIDADES_NAO_INFORMADAS)
+            if id_unidade not in processo.abertas:
+                if call.text("SinReabrir") == "S" and id_unidade in processo.passou:
+                    self._reabrir(processo, id_unidade)
+                else:
+                    check.add(
+                        rules.envio_nao_aberto(
+                            call.text("ProtocoloProcedimento") or "",
+                            self.sigla_unidade(id_unidade) or id_unidade,
+                        )
+                    )
+            check.raise_if_any()
+            destinos = self._destinos(destinos)
             self._enviar(processo, id_unidade, destinos, call.text("SinManterAbertoUnidade") == "S")
             self.state.save_processo(processo)
             return "1"
@@ -528,14 +536,23 @@ class Operations:
             if found is None:
                 raise rules.not_found("Processo", asked)
             self._permit_documento(call.operation, id_unidade, found.id_tipo_procedimento, struct)
+            processo = found
+
+            def access() -> None:  # where SeiRN checks it: after the content elements
+                if id_unidade not in processo.abertas and id_unidade not in processo.passou:
+                    raise rules.sem_acesso(
+                        self.sigla_unidade(id_unidade) or id_unidade,
+                        processo.procedimento_formatado,
+                    )
+
             plan = self.planner.documento(
-                self.state, struct, nivel=found.nivel_acesso, hipotese=found.id_hipotese_legal
+                self.state,
+                struct,
+                nivel=found.nivel_acesso,
+                hipotese=found.id_hipotese_legal,
+                access=access,
             )
             if id_unidade not in found.abertas:
-                if id_unidade not in found.passou:
-                    raise rules.sem_acesso(
-                        self.sigla_unidade(id_unidade) or id_unidade, found.procedimento_formatado
-                    )
                 self._reabrir(found, id_unidade)  # SEI reopens it where it was concluded
             documento = self._criar_documento(found, id_unidade, plan)
             self.state.save_processo(found)
@@ -585,8 +602,8 @@ class Operations:
             id_unidade = self.unidade(call)
             self.permit(call.operation, id_unidade)
             nome = call.text("Nome")
-            if nome is None:
-                raise rules.SeiFault(rules.NOME_ARQUIVO_NAO_INFORMADO)
+            if nome is None:  # AnexoRN: the name, then the extension the size limit needs
+                raise rules.SeiFault(f"{rules.NOME_ANEXO_NAO_INFORMADO}\\n{rules.SEM_EXTENSAO}")
             tamanho_text = call.text("Tamanho") or ""
             if not tamanho_text.isdigit():
                 raise rules.SeiFault(f"Tamanho do arquivo [{tamanho_text}] inválido.")

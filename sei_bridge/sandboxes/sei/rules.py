@@ -3,9 +3,9 @@ them that do not depend on the state (lengths, dates, content, extensions).
 
 Texts come from ../shared/reference/SEI-FACTS.md, the recorded exchanges with a real SEI
 4.1.0 and SEI 4.1.0's source (docs/sei-authentication.md for authentication, operation
-permissions and sigiloso); ``kind`` is the ``infra_tipo_excecao`` SEI sends with each. Where
-SEI's wording is not known (a few rarely hit cases) the text follows SEI's style and says so in
-a comment.
+permissions and sigiloso); ``kind`` is the ``infra_tipo_excecao`` SEI sends with each. Every
+text is SEI's own (found in its source, and seen on a real SEI 4.1.0 where a comment says so;
+tests/contract checks them against one).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ INFRA_ERRO = "INFRA_ERRO"
 #: texts for such failures vary (database, locks), so this one is the sandbox's, not SEI's
 INFRA_ERRO_INJECTED = "Erro de banco de dados: falha temporária no servidor do SEI."
 
+#: SeiUtilWS: the identificação from a host the serviço does not list (INFRA_ERRO)
 ACESSO_NEGADO = "Acesso negado."
 HIPOTESE_NAO_INFORMADA = "Hipótese Legal não informada."
 HIPOTESE_NAO_ENCONTRADA = "Hipótese Legal não encontrada."
@@ -61,17 +62,37 @@ DOCUMENTO_SIGILOSO = (
     "A inclusão de documento sigiloso através de Web Services só é permitida se o processo "
     "também for sigiloso."
 )
-# Not seen on a real SEI: wording in SEI's style.
-TIPO_DOCUMENTO_INVALIDO = "Tipo do documento deve ser G (gerado) ou R (recebido)."
-PROCESSO_NAO_INFORMADO = "Processo do documento não informado."
-CONTEUDO_DUPLO = (
-    "Informe apenas um conteúdo para o documento (Conteudo, ConteudoMTOM ou IdArquivo)."
+#: SeiRN::incluirDocumentoControlado, neither IdProcedimento nor ProtocoloProcedimento
+#: (lancarValidacao: INFRA_VALIDACAO; seen on 4.1.0)
+PROCESSO_NAO_INFORMADO = "Processo não informado."
+#: SeiRN::incluirDocumentoControlado's checks of the content elements, in its order: each a
+#: ``throw new InfraException`` (INFRA_ERRO; seen on 4.1.0)
+NOME_ARQUIVO_EM_GERADO = "Não é possível informar o nome do arquivo para documento gerado."
+NOME_ARQUIVO_NAO_INFORMADO = "Nome do arquivo não informado para o conteúdo do documento externo."
+MTOM_EM_GERADO = (
+    "Para documento gerado não é possível informar o elemento ConteudoMTOM. Utilizar os "
+    "elementos Conteudo (Base64) ou ConteudoSecoes (Base64)."
 )
-CONTEUDO_NAO_INFORMADO = "Conteúdo do documento externo não informado."
-NOME_ARQUIVO_NAO_INFORMADO = "Nome do arquivo não informado."
-DATA_AUTUACAO_NAO_INFORMADA = "Data de autuação não informada."
-NUMERO_PROTOCOLO_NAO_INFORMADO = "Número do protocolo não informado."
-UNIDADES_NAO_INFORMADAS = "Nenhuma unidade de destino informada."
+CONTEUDO_E_MTOM = (
+    "Não é possível enviar documento externo utilizando os elementos Conteudo (Base64) e "
+    "ConteudoMTOM (Binário) ao mesmo tempo."
+)
+#: SeiRN::gerarProcedimentoConectado, right after the tipo and the operation permission
+#: (``throw new InfraException``: INFRA_ERRO; seen on 4.1.0)
+NUMERO_SEM_DATA_AUTUACAO = (
+    "Número do Protocolo somente deve ser informado em conjunto com a Data de Autuação."
+)
+DATA_AUTUACAO_SEM_NUMERO = (
+    "Data de Autuação somente deve ser informada em conjunto com o Número do Protocolo."
+)
+#: ProtocoloRN::validarDtaGeracaoRN0215 on DataAutuacao (INFRA_VALIDACAO; seen on 4.1.0)
+DATA_PROTOCOLO_INVALIDA = "Data do protocolo inválida."
+DATA_PROTOCOLO_FUTURA = "Data do protocolo não pode estar no futuro."
+#: SeiRN::enviarProcessoControlado (adicionarValidacao: INFRA_VALIDACAO; seen on 4.1.0)
+UNIDADES_NAO_INFORMADAS = "Nenhuma unidade informada para envio."
+#: AnexoRN::validarStrNomeRN0228 on adicionarArquivo's Nome (INFRA_VALIDACAO; seen on 4.1.0)
+NOME_ANEXO_NAO_INFORMADO = "Nome do anexo não informado."
+SEM_EXTENSAO = "Nome do arquivo não possui extensão."
 
 
 class SeiFault(Exception):
@@ -183,6 +204,19 @@ def maximo_documentos(limit: int) -> SeiFault:
 
 def sem_numeracao(nome_serie: str) -> SeiFault:
     return SeiFault(f"Documento com número preenchido mas o tipo {nome_serie} não tem numeração.")
+
+
+def tipo_protocolo_invalido(tipo: str | None) -> SeiFault:
+    """SeiRN::incluirDocumentoControlado, a Tipo other than G or R, after the série and the
+    operation permission (lancarValidacao; seen on 4.1.0)."""
+    return SeiFault(f"Tipo do protocolo [{tipo or ''}] inválido.")
+
+
+def envio_nao_aberto(protocolo: str, sigla_unidade: str) -> str:
+    """SeiRN::enviarProcessoControlado's words for a processo not open in the unit (with
+    brackets, unlike concluirProcesso's); collected after "Nenhuma unidade informada para
+    envio." (seen on 4.1.0)."""
+    return f"Processo [{protocolo}] não está aberto na unidade [{sigla_unidade}]."
 
 
 def tarefa_nao_permitida(id_tarefa: str | None) -> SeiFault:
@@ -371,8 +405,8 @@ def check_nome_anexo(nome: str, allowed: frozenset[str]) -> None:
     extension = extension_of(nome)
     if "." not in nome:
         # said twice by SEI 4.1.0 (AnexoRN, then the web-service check)
-        check.add("Nome do arquivo não possui extensão.")
-        check.add("Nome do arquivo não possui extensão.")
+        check.add(SEM_EXTENSAO)
+        check.add(SEM_EXTENSAO)
     else:
         if extension in _SCRIPT_EXTENSIONS:
             check.add("Extensão do arquivo não permitida por restrição de segurança.")
