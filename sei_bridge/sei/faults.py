@@ -80,7 +80,12 @@ _PERMANENT: tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...] = tuple(
     (ops, re.compile(pattern))
     for ops, pattern in (
         (None, r"não encontrad[oa]s?\b"),  # processo, unidade, tipo, série, assunto, documento
-        (None, r"^Nome do Interessado vazio ou nulo"),
+        (None, r"^(Nome do )?(Interessado|Remetente|Destinatário) vazio ou nulo"),
+        # SeiRN::lancarAndamento's checks of IdTarefa (INFRA_ERRO on 4.1.0)
+        (frozenset({"lancarAndamento"}), r"^Identificador de tarefa \[.*\] (reservado|inválido)"),
+        (frozenset({"lancarAndamento"}), r"^Nenhum identificador de tarefa informado"),
+        # MariaDB's words for a value longer than its column, passed on by SEI (INFRA_ERRO)
+        (None, r"^Data too long for column"),
         (None, r"^Atributo \[.*\] não recebeu valor"),  # incl. IdAnexo (chunked upload, 4.1.0)
         (None, r"não está aberto na unidade"),
         (None, r"^Unidade .* não possui acesso ao processo"),  # INFRA_ERRO on 4.1.0

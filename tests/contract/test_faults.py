@@ -44,6 +44,55 @@ def _on_processo(then: Callable[[Target, SeiClient, str], object]) -> Call:
     return call
 
 
+def _lancar(
+    sei: Target,
+    client: SeiClient,
+    p: str,
+    tarefa: Any,
+    atributos: tuple[tuple[str, str], ...] = (("DESCRICAO", "x"),),
+    **extra: Any,
+) -> object:
+    soap = client.soap
+    structs = [
+        soap.struct("AtributoAndamento", {"Nome": n, "Valor": v, "IdOrigem": Nil})
+        for n, v in atributos
+    ]
+    return soap.call(
+        "lancarAndamento",
+        {
+            "IdUnidade": sei.ids.unidade,
+            "ProtocoloProcedimento": p,
+            "IdTarefa": tarefa,
+            "Atributos": soap.array("ArrayOfAtributoAndamento", structs),
+            **extra,
+        },
+    )
+
+
+def _adicionar(sei: Target, client: SeiClient, **changes: Any) -> str:
+    """adicionarArquivo of the suite's PDF, whole (``changes`` override parts)."""
+    parts = {
+        "IdUnidade": sei.ids.unidade,
+        "Nome": "a.pdf",
+        "Tamanho": str(len(PDF)),
+        "Hash": hashlib.md5(PDF).hexdigest(),
+        "Conteudo": base64.b64encode(PDF).decode(),
+        **changes,
+    }
+    return str(client.soap.call("adicionarArquivo", parts))
+
+
+def _adicionar_conteudo(sei: Target, client: SeiClient, id_arquivo: str, data: bytes) -> object:
+    return client.soap.call(
+        "adicionarConteudoArquivo",
+        {
+            "IdUnidade": sei.ids.unidade,
+            "IdArquivo": id_arquivo,
+            "Conteudo": base64.b64encode(data).decode(),
+        },
+    )
+
+
 #: (case, call, SEI's text — "{...}" filled from the target's ids —, infra_tipo_excecao, class)
 CASES: list[tuple[str, Call, str, str, type[errors.SeiError]]] = [
     (
@@ -595,6 +644,188 @@ CASES: list[tuple[str, Call, str, str, type[errors.SeiError]]] = [
             },
         ),
         "Nome do anexo não informado.\\nNome do arquivo não possui extensão.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "numero em serie sem numeracao e descricao longa",  # DocumentoRN: alone
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei,
+                c,
+                gerado(sei, p, id_serie=sei.ids.serie_despacho, numero="12", descricao="x" * 251),
+            )
+        ),
+        "Documento com número preenchido mas o tipo Despacho não tem numeração.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "documento com nivel de acesso invalido e descricao longa",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, gerado(sei, p, descricao="x" * 251), fields={"NivelAcesso": "7"}
+            )
+        ),
+        "Nível de acesso local inválido.\\n"
+        "Nível de acesso não permitido para o tipo do processo {p}.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "documento externo com data invalida e descricao longa",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, recebido(sei, p, descricao="x" * 251), fields={"Data": "31/02/2026"}
+            )
+        ),
+        "Data do protocolo inválida.\\nDescrição possui tamanho superior a 250 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "documento externo com data futura",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p), fields={"Data": "01/01/2099"})
+        ),
+        "Data do protocolo não pode estar no futuro.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "documento com observacao e descricao longas",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, gerado(sei, p, descricao="x" * 251, observacao="x" * 1001)
+            )
+        ),
+        "Descrição possui tamanho superior a 250 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "interessado com IdContato inexistente e sem nome",
+        lambda sei, c: raw_gerar(
+            sei,
+            c,
+            procedimento(sei),
+            procedimento_fields={
+                "Interessados": c.soap.array(
+                    "ArrayOfInteressado",
+                    [c.soap.struct("Interessado", {"IdContato": "999999999"})],
+                )
+            },
+        ),
+        "Nome do Interessado vazio ou nulo.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "interessado vazio",
+        lambda sei, c: raw_gerar(
+            sei,
+            c,
+            procedimento(sei),
+            procedimento_fields={
+                "Interessados": c.soap.array(
+                    "ArrayOfInteressado", [c.soap.struct("Interessado", {})]
+                )
+            },
+        ),
+        "Interessado vazio ou nulo.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento com tarefa reservada",
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, "2")),
+        "Identificador de tarefa [2] reservado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento com tarefa invalida",
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, "abc")),
+        "Identificador de tarefa [abc] inválido.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento sem tarefa",
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, Nil)),
+        "Nenhum identificador de tarefa informado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento com tarefa de modulo inexistente",
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, Nil, IdTarefaModulo="NAO_EXISTE")),
+        "Tarefa associada com o identificador [NAO_EXISTE] não encontrada.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento com atributo sem nome",
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, "65", (("", "x"),))),
+        "Nome não informado.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento com valor de atributo longo",
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, "65", (("DESCRICAO", "v" * 501),))),
+        "Valor possui tamanho superior a 500 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento com nome de atributo longo",  # the database's words, passed on
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, "65", (("N" * 51, "x"),))),
+        "Data too long for column 'nome' at row 1",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "arquivo com tamanho nao numerico",
+        lambda sei, c: _adicionar(sei, c, Tamanho="abc"),
+        "O tamanho máximo geral permitido para documentos externos é 200Mb.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "arquivo vazio",
+        lambda sei, c: _adicionar(sei, c, Conteudo=""),
+        "Arquivo a.pdf vazio.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "arquivo completo com outro md5",
+        lambda sei, c: _adicionar(sei, c, Hash="0" * 32),
+        "Conteúdo do arquivo corrompido.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "conteudo para arquivo inexistente",
+        lambda sei, c: _adicionar_conteudo(sei, c, "999999", b"abcd"),
+        "Arquivo não encontrado na base de dados.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "conteudo que excede o tamanho do arquivo",
+        lambda sei, c: _adicionar_conteudo(
+            sei, c, _adicionar(sei, c, Tamanho=str(len(PDF) + 2)), b"abc"
+        ),
+        "Conteúdo do arquivo excede o tamanho definido.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "conteudo para arquivo ja completo",
+        lambda sei, c: _adicionar_conteudo(sei, c, _adicionar(sei, c), b"abc"),
+        "Arquivo já foi ativado.",
         VALIDACAO,
         errors.SeiValidationFault,
     ),

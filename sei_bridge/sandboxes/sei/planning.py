@@ -134,9 +134,7 @@ class Planner:
     def interessados(self, state: SandboxState, value: Any) -> list[InteressadoPlan]:
         plans: list[InteressadoPlan] = []
         for item in _items(value):
-            if not isinstance(item, dict):
-                raise rules.SeiFault(rules.NOME_INTERESSADO, rules.INFRA_ERRO)
-            plan = self._interessado(state, item, plans)
+            plan = self._interessado(state, item if isinstance(item, dict) else {}, plans)
             duplicate = any(
                 p is plan or (plan.existing is not None and p.existing is plan.existing)
                 for p in plans
@@ -149,21 +147,27 @@ class Planner:
         self, state: SandboxState, item: dict[str, Any], planned: list[InteressadoPlan]
     ) -> InteressadoPlan:
         id_contato = _text(item, "IdContato")
-        if id_contato is not None:
-            found = state.contatos.get(int(id_contato)) if id_contato.isdigit() else None
-            if found is None:
-                raise rules.not_found("Contato", id_contato)
-            return InteressadoPlan(found)
         cpf, cnpj = _digits(_text(item, "Cpf")), _digits(_text(item, "Cnpj"))
         sigla = _text(item, "Sigla")
         nome = _text(item, "Nome")
         sigla = latin1_text(sigla) if sigla is not None else None
         nome = latin1_text(nome) if nome is not None else None
-        for document in (f"cpf:{cpf}" if cpf else None, f"cnpj:{cnpj}" if cnpj else None):
+        if id_contato is not None:
+            # SeiRN::prepararParticipantes: an IdContato not found makes a new contact of the
+            # Sigla and Nome sent
+            found = state.contatos.get(int(id_contato)) if id_contato.isdigit() else None
+            if found is not None:
+                return InteressadoPlan(found)
+        elif cpf is None and cnpj is None and sigla is None and nome is None:
+            raise rules.SeiFault(rules.INTERESSADO_VAZIO, rules.INFRA_ERRO)
+        for document in (
+            f"cpf:{cpf}" if cpf and id_contato is None else None,
+            f"cnpj:{cnpj}" if cnpj and id_contato is None else None,
+        ):
             found_by_document = state.contacts_by_document(document) if document else []
             if found_by_document:
                 return InteressadoPlan(found_by_document[0])
-        if sigla is not None:
+        if sigla is not None and id_contato is None:
             by_sigla = state.contacts_by_sigla(sigla)
             if nome is not None:
                 for contato in by_sigla:
@@ -173,7 +177,7 @@ class Planner:
                 return InteressadoPlan(by_sigla[0])
         if nome is None:
             raise rules.SeiFault(rules.NOME_INTERESSADO, rules.INFRA_ERRO)
-        by_nome = state.contacts_by_nome(nome)
+        by_nome = state.contacts_by_nome(nome) if id_contato is None else []
         temporary = [c for c in by_nome if c.temporario]
         if temporary or by_nome:
             return InteressadoPlan((temporary or by_nome)[0])
@@ -269,11 +273,15 @@ class Planner:
         nivel: int,
         hipotese: str | None,
         access: Callable[[], None] | None = None,
+        protocolo: Callable[[], str] = lambda: "",
+        today: dt.date | None = None,
     ) -> DocumentoPlan:
         """Plan a documento in SEI 4.1.0's order: SeiRN's checks one by one (the série, the
         Tipo, the date, the content elements, then ``access``, the unit's access to the
-        processo, then sigiloso), then DocumentoRN's and AnexoRN's. ``nivel``/``hipotese``
-        are the processo's (inherited when the documento sets no NivelAcesso)."""
+        processo, then sigiloso), then DocumentoRN's one by one (the nivel de acesso, the
+        número), ProtocoloRN's collected ones (the date, the descrição, the hipótese legal),
+        then the observação and AnexoRN's. ``nivel``/``hipotese`` are the processo's
+        (inherited when the documento sets no NivelAcesso); ``protocolo`` gives its number."""
         struct = value if isinstance(value, dict) else {}
         tipo = _text(struct, "Tipo")
         id_serie = _text(struct, "IdSerie")
@@ -287,8 +295,6 @@ class Planner:
             raise rules.SeiFault(rules.DATA_EM_GERADO)
         if tipo == "R" and data is None:
             raise rules.SeiFault(rules.DATA_NAO_INFORMADA)
-        if data is not None:
-            data = rules.parse_data(data).strftime("%d/%m/%Y")
         nome = _text(struct, "NomeArquivo")
         inline = _text(struct, "Conteudo") is not None or _text(struct, "ConteudoMTOM") is not None
         if tipo == "G" and nome is not None:
@@ -305,13 +311,26 @@ class Planner:
         if own_nivel == SIGILOSO and nivel != 2:
             # SeiRN::incluirDocumentoControlado, after the access check, before the rest
             raise rules.SeiFault(rules.DOCUMENTO_SIGILOSO)
-        check = rules.Validation()
+        if own_nivel not in (None, "0", "1"):  # DocumentoRN::validarNivelAcesso
+            junk = rules.Validation()
+            junk.add(rules.NIVEL_ACESSO_INVALIDO)
+            junk.add(rules.nivel_nao_permitido_processo(protocolo()))
+            junk.raise_if_any()
         numero = _text(struct, "Numero")
         if numero is not None and not serie.numeracao_informada:
-            check.add(rules.sem_numeracao(serie.nome).message)
+            raise rules.sem_numeracao(serie.nome)
+        check = rules.Validation()
+        if data is not None:
+            try:
+                data_value = rules.parse_data(data)
+            except rules.SeiFault:
+                check.add(rules.DATA_PROTOCOLO_INVALIDA)
+            else:
+                if data_value > (today or dt.date.today()):
+                    check.add(rules.DATA_PROTOCOLO_FUTURA)
+                data = data_value.strftime("%d/%m/%Y")
         descricao, observacao = _text(struct, "Descricao"), _text(struct, "Observacao")
         check.length("Descrição", descricao, MAX_DESCRICAO)
-        check.length("Observação", observacao, MAX_OBSERVACAO)
         if own_nivel is None:
             nivel_value, hipotese_value = nivel, hipotese
         else:
@@ -319,6 +338,9 @@ class Planner:
                 check, own_nivel, _text(struct, "IdHipoteseLegal"), default=nivel
             )
         check.raise_if_any()
+        later = rules.Validation()  # stored after the protocolo's checks: met alone
+        later.length("Observação", observacao, MAX_OBSERVACAO)
+        later.raise_if_any()
         nome_arquivo, content, upload = self._content(state, tipo, struct)
         return DocumentoPlan(
             tipo=tipo,
@@ -378,14 +400,21 @@ class Planner:
         self._check_size(nome, len(content))
         return nome, content, None
 
-    def _check_size(self, nome: str, size: int) -> None:
-        """AnexoRN::validarNumTamanhoRN0867: the extension's own limit, else the general one."""
+    def size_message(self, nome: str, size: int | None) -> str | None:
+        """AnexoRN::validarNumTamanhoRN0867: the extension's own limit, else the general one
+        (``size`` None: a non-numeric Tamanho, above any limit as PHP 8 compares it)."""
         found = self.catalog.extensao(rules.extension_of(nome))
         if found is not None and found.tamanho_maximo_mb:
-            if size > found.tamanho_maximo_mb * 1024 * 1024:
-                raise rules.SeiFault(
+            if size is None or size > found.tamanho_maximo_mb * 1024 * 1024:
+                return (
                     f"O tamanho máximo permitido para arquivos {found.extensao.upper()} é "
                     f"{found.tamanho_maximo_mb}Mb."
                 )
-        elif size > self.max_bytes:
-            raise rules.tamanho_maximo(self.config.max_external_mb)
+        elif size is None or size > self.max_bytes:
+            return rules.tamanho_maximo(self.config.max_external_mb).message
+        return None
+
+    def _check_size(self, nome: str, size: int) -> None:
+        message = self.size_message(nome, size)
+        if message is not None:
+            raise rules.SeiFault(message)

@@ -47,9 +47,18 @@ DATA_EM_GERADO = "Não é possível informar a data para um documento gerado."
 DATA_NAO_INFORMADA = "Data do documento não informada."
 CORROMPIDO = "Conteúdo do arquivo corrompido."
 NOME_INTERESSADO = "Nome do Interessado vazio ou nulo."
+#: SeiRN::prepararParticipantes, an interessado with nothing to find it by (INFRA_ERRO)
+INTERESSADO_VAZIO = "Interessado vazio ou nulo."
 SEM_CRITERIO = "Nenhum critério informado para pesquisa de andamentos."
 SCRIPT = "Documento possui código de script oculto no conteúdo."
 NIVEL_NAO_PERMITIDO_TIPO = "Nível de acesso não permitido para este tipo de processo."
+
+
+def nivel_nao_permitido_processo(protocolo: str) -> str:
+    """DocumentoRN's second message for a junk NivelAcesso (seen on 4.1.0)."""
+    return f"Nível de acesso não permitido para o tipo do processo {protocolo}."
+
+
 JA_ABERTO = "Processo já está aberto na unidade atual."
 #: SEI before 4.1.0's "Anexo ... vazio." (recorded in SEI-FACTS.md); kept for the older mode
 ID_ANEXO = "Atributo [IdAnexo] não recebeu valor."
@@ -90,9 +99,19 @@ DATA_PROTOCOLO_INVALIDA = "Data do protocolo inválida."
 DATA_PROTOCOLO_FUTURA = "Data do protocolo não pode estar no futuro."
 #: SeiRN::enviarProcessoControlado (adicionarValidacao: INFRA_VALIDACAO; seen on 4.1.0)
 UNIDADES_NAO_INFORMADAS = "Nenhuma unidade informada para envio."
-#: AnexoRN::validarStrNomeRN0228 on adicionarArquivo's Nome (INFRA_VALIDACAO; seen on 4.1.0)
+#: AnexoRN on adicionarArquivo and adicionarConteudoArquivo (INFRA_VALIDACAO; seen on 4.1.0)
 NOME_ANEXO_NAO_INFORMADO = "Nome do anexo não informado."
+TAMANHO_ANEXO_NAO_INFORMADO = "Tamanho do anexo não informado."
 SEM_EXTENSAO = "Nome do arquivo não possui extensão."
+ARQUIVO_NAO_ENCONTRADO = "Arquivo não encontrado na base de dados."
+ARQUIVO_DE_OUTRA_UNIDADE = "Arquivo não foi adicionado pela unidade."
+ARQUIVO_JA_ATIVADO = "Arquivo já foi ativado."
+CONTEUDO_ARQUIVO_VAZIO = "Conteúdo para adição no arquivo vazio."
+CONTEUDO_EXCEDE = "Conteúdo do arquivo excede o tamanho definido."
+
+
+def arquivo_vazio(nome: str) -> str:
+    return f"Arquivo {nome} vazio."
 
 
 class SeiFault(Exception):
@@ -219,8 +238,30 @@ def envio_nao_aberto(protocolo: str, sigla_unidade: str) -> str:
     return f"Processo [{protocolo}] não está aberto na unidade [{sigla_unidade}]."
 
 
-def tarefa_nao_permitida(id_tarefa: str | None) -> SeiFault:
-    return SeiFault(f"Tarefa [{id_tarefa or ''}] não pode ser lançada por web services.")
+#: SeiRN::lancarAndamentoControlado's checks of IdTarefa/IdTarefaModulo, in its order (each a
+#: ``throw new InfraException``: INFRA_ERRO; seen on 4.1.0)
+TAREFA_NAO_INFORMADA = "Nenhum identificador de tarefa informado."
+
+
+def tarefa_invalida(id_tarefa: str) -> SeiFault:
+    return SeiFault(f"Identificador de tarefa [{id_tarefa}] inválido.", INFRA_ERRO)
+
+
+def tarefa_modulo_nao_encontrada(modulo: str) -> SeiFault:
+    return SeiFault(f"Tarefa associada com o identificador [{modulo}] não encontrada.", INFRA_ERRO)
+
+
+def tarefa_reservada(id_tarefa: str) -> SeiFault:
+    """An IdTarefa below 1000 other than 65 (SEI's own tarefas)."""
+    return SeiFault(f"Identificador de tarefa [{id_tarefa}] reservado.", INFRA_ERRO)
+
+
+#: an andamento's atributos as AtributoAndamentoRN takes them (seen on 4.1.0): a Nome longer
+#: than 50 reaches the database, whose error SEI passes on (INFRA_ERRO)
+ATRIBUTO_SEM_NOME = "Nome não informado."
+MAX_VALOR_ATRIBUTO = 500
+MAX_NOME_ATRIBUTO = 50
+NOME_ATRIBUTO_LONGO = "Data too long for column 'nome' at row 1"
 
 
 def procedure_not_present(operation: str) -> str:
@@ -398,21 +439,26 @@ def check_nome_anexo(nome: str, allowed: frozenset[str]) -> None:
     """AnexoRN::validarStrNomeRN0228 on an inline file's name (as stored: a character outside
     Latin-1 arrives as ``&#N;``), then the allow-list; SEI 4.1 collects its messages."""
     check = Validation()
+    nome_anexo_messages(check, nome, allowed)
+    if "." not in nome:
+        check.add(SEM_EXTENSAO)  # said again by AnexoRN::validarNumTamanhoRN0867
+    check.raise_if_any()
+
+
+def nome_anexo_messages(check: Validation, nome: str, allowed: frozenset[str]) -> None:
+    """AnexoRN::validarStrNomeRN0228's messages on a file name (as stored)."""
     if "&#" in nome:
         check.add("Nome do anexo possui caracteres especiais.")
     if len(nome) > MAX_NOME_ANEXO:
         check.add(f"Nome do anexo possui tamanho superior a {MAX_NOME_ANEXO} caracteres.")
     extension = extension_of(nome)
     if "." not in nome:
-        # said twice by SEI 4.1.0 (AnexoRN, then the web-service check)
-        check.add(SEM_EXTENSAO)
         check.add(SEM_EXTENSAO)
     else:
         if extension in _SCRIPT_EXTENSIONS:
             check.add("Extensão do arquivo não permitida por restrição de segurança.")
         if extension not in allowed:
             check.add(f'Tipo do arquivo ".{extension}" não autorizado para inclusão via serviços.')
-    check.raise_if_any()
 
 
 def check_extension(nome_arquivo: str, allowed: frozenset[str]) -> None:

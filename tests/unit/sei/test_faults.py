@@ -143,6 +143,23 @@ SECRET_CONTENT = b"CPF 123.456.789-09 conteudo sigiloso"
         ),
         (
             "gerarProcedimento",
+            "Interessado vazio ou nulo.",
+            "INFRA_ERRO",
+            errors.SeiValidationFault,
+        ),
+        *(
+            ("lancarAndamento", fault, "INFRA_ERRO", errors.SeiValidationFault)
+            for fault in (
+                "Identificador de tarefa [2] reservado.",
+                "Identificador de tarefa [abc] inválido.",
+                "Nenhum identificador de tarefa informado.",
+                "Tarefa associada com o identificador [X] não encontrada.",
+                "Tarefa não encontrada [99999].",
+                "Data too long for column 'nome' at row 1",
+            )
+        ),
+        (
+            "gerarProcedimento",
             "Já existe um processo utilizando o número de protocolo SP156-1.",
             None,
             errors.SeiValidationFault,

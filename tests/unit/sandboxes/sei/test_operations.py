@@ -625,7 +625,8 @@ def test_lancar_andamento_accepts_tarefa_65_only_among_seis_own(sandbox: Harness
     )
     assert text(answer, "Descricao") == "Atualizado pelo SP156"
     fault = sandbox.fault("lancarAndamento", ProtocoloProcedimento=protocolo, IdTarefa="2")
-    assert fault.message == "Tarefa [2] não pode ser lançada por web services."
+    # (SEI 4.1.0, tests/contract)
+    assert (fault.message, fault.kind) == ("Identificador de tarefa [2] reservado.", INFRA_ERRO)
 
 
 # --- chunked upload -------------------------------------------------------------------------------
@@ -678,13 +679,18 @@ def test_working_chunked_upload_becomes_the_documento() -> None:
 
 
 def test_a_chunk_that_breaks_size_or_md5_is_corrupted(sandbox: Harness) -> None:
+    # (SEI 4.1.0, tests/contract): a first chunk of another size than announced is accepted
+    # (the file stays inactive), a chunk past the size exceeds it, a complete file must have
+    # its MD5
     fault = sandbox.fault(
-        "adicionarArquivo", Nome="a.pdf", Tamanho="3", Hash="0" * 32, Conteudo=_b64(b"abcd")
+        "adicionarArquivo", Nome="a.pdf", Tamanho="4", Hash="0" * 32, Conteudo=_b64(b"abcd")
     )
     assert fault.message == "Conteúdo do arquivo corrompido."
     id_arquivo = sandbox.call(
         "adicionarArquivo", Nome="a.pdf", Tamanho="4", Hash="0" * 32, Conteudo=_b64(b"ab")
     )
+    fault = sandbox.fault("adicionarConteudoArquivo", IdArquivo=id_arquivo, Conteudo=_b64(b"cde"))
+    assert fault.message == "Conteúdo do arquivo excede o tamanho definido."
     fault = sandbox.fault("adicionarConteudoArquivo", IdArquivo=id_arquivo, Conteudo=_b64(b"cd"))
     assert fault.message == "Conteúdo do arquivo corrompido."
     assert sandbox.state.uploads[int(str(id_arquivo))].data == bytearray(b"ab")
