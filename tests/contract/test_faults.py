@@ -93,6 +93,11 @@ def _adicionar_conteudo(sei: Target, client: SeiClient, id_arquivo: str, data: b
     )
 
 
+def _contatos(sei: Target, client: SeiClient, **changes: Any) -> object:
+    parts = {"IdUnidade": sei.ids.unidade, "PaginaRegistros": "1", "PaginaAtual": "1"}
+    return client.soap.call("listarContatos", {**parts, **changes})
+
+
 #: (case, call, SEI's text — "{...}" filled from the target's ids —, infra_tipo_excecao, class)
 CASES: list[tuple[str, Call, str, str, type[errors.SeiError]]] = [
     (
@@ -826,6 +831,23 @@ CASES: list[tuple[str, Call, str, str, type[errors.SeiError]]] = [
         "conteudo para arquivo ja completo",
         lambda sei, c: _adicionar_conteudo(sei, c, _adicionar(sei, c), b"abc"),
         "Arquivo já foi ativado.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    *(
+        (
+            f"contatos com PaginaRegistros {value}",
+            lambda sei, c, value=value: _contatos(sei, c, PaginaRegistros=value),
+            "O número de registros por página deve ser um valor entre 1 e 1000.",
+            VALIDACAO,
+            errors.SeiValidationFault,
+        )
+        for value in ("abc", "0", "1001")
+    ),
+    (
+        "contatos com PaginaAtual 0",
+        lambda sei, c: _contatos(sei, c, PaginaAtual="0"),
+        "Identificador da página atual inválido.",
         VALIDACAO,
         errors.SeiValidationFault,
     ),

@@ -604,9 +604,16 @@ class Operations:
                 tipo=processo.id_tipo_procedimento,
                 serie=documento.id_serie,
             )
+            # DocumentoRN::excluirRN0006, then AtividadeRN (lancarValidacao; seen on 4.1.0)
+            if documento.id_unidade != id_unidade:
+                raise rules.SeiFault(
+                    f"Documento {documento.documento_formatado} somente pode ser excluído pela "
+                    "unidade geradora."
+                )
             if id_unidade not in processo.abertas:
-                raise rules.nao_aberto(
-                    processo.procedimento_formatado, self.sigla_unidade(id_unidade)
+                raise rules.SeiFault(
+                    f"Processo {processo.procedimento_formatado} não possui andamento aberto na "
+                    f"unidade {self.sigla_unidade(id_unidade) or id_unidade}."
                 )
             documento.excluido = True
             self.state.save_documento(documento)

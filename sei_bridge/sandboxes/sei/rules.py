@@ -5,7 +5,7 @@ Texts come from ../shared/reference/SEI-FACTS.md, the recorded exchanges with a 
 4.1.0 and SEI 4.1.0's source (docs/sei-authentication.md for authentication, operation
 permissions and sigiloso); ``kind`` is the ``infra_tipo_excecao`` SEI sends with each. Every
 text is SEI's own (found in its source, and seen on a real SEI 4.1.0 where a comment says so;
-tests/contract checks them against one).
+tests/contract checks them against one), but for the sandbox's injected failure below.
 """
 
 from __future__ import annotations
@@ -180,10 +180,9 @@ def unidade_nao_encontrada(id_unidade: str | None) -> SeiFault:
     return SeiFault(f"Unidade [{id_unidade or ''}] não encontrada.", INFRA_ERRO)
 
 
-def nao_aberto(protocolo: str, sigla_unidade: str | None = None) -> SeiFault:
-    """concluirProcesso's words (seen); incluirDocumento's name the unit."""
-    where = f"na unidade {sigla_unidade}." if sigla_unidade else "na unidade."
-    return SeiFault(f"Processo {protocolo} não está aberto {where}")
+def nao_aberto(protocolo: str) -> SeiFault:
+    """concluirProcesso's words (seen on 4.1.0)."""
+    return SeiFault(f"Processo {protocolo} não está aberto na unidade.")
 
 
 def sem_acesso(sigla_unidade: str, protocolo: str) -> SeiFault:

@@ -694,3 +694,28 @@ def test_a_chunk_that_breaks_size_or_md5_is_corrupted(sandbox: Harness) -> None:
     fault = sandbox.fault("adicionarConteudoArquivo", IdArquivo=id_arquivo, Conteudo=_b64(b"cd"))
     assert fault.message == "Conteúdo do arquivo corrompido."
     assert sandbox.state.uploads[int(str(id_arquivo))].data == bytearray(b"ab")
+
+
+def test_excluir_documento_only_by_its_unit_and_while_open_there(sandbox: Harness) -> None:
+    # (SEI 4.1.0: DocumentoRN::excluirRN0006 then AtividadeRN, seen by a call to a real SEI;
+    # the contract suite's sandbox WSDL has no excluirDocumento)
+    protocolo = sandbox.gerar()
+    documento = str(field(sandbox.incluir(protocolo), "DocumentoFormatado"))
+    sandbox.call(
+        "enviarProcesso",
+        ProtocoloProcedimento=protocolo,
+        UnidadesDestino=[UNIDADE_DEMAP],
+        SinManterAbertoUnidade="S",
+    )
+    fault = sandbox.fault("excluirDocumento", IdUnidade=UNIDADE_DEMAP, ProtocoloDocumento=documento)
+    assert (fault.message, fault.kind) == (
+        f"Documento {documento} somente pode ser excluído pela unidade geradora.",
+        INFRA_VALIDACAO,
+    )
+    sandbox.call("concluirProcesso", ProtocoloProcedimento=protocolo)
+    fault = sandbox.fault("excluirDocumento", ProtocoloDocumento=documento)
+    assert fault.message == (
+        f"Processo {protocolo} não possui andamento aberto na unidade SF/DIVCAD."
+    )
+    sandbox.call("reabrirProcesso", ProtocoloProcedimento=protocolo)
+    assert sandbox.call("excluirDocumento", ProtocoloDocumento=documento) == "1"
