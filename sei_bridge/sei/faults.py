@@ -80,7 +80,12 @@ _PERMANENT: tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...] = tuple(
     (ops, re.compile(pattern))
     for ops, pattern in (
         (None, r"não encontrad[oa]s?\b"),  # processo, unidade, tipo, série, assunto, documento
-        (None, r"^Nome do Interessado vazio ou nulo"),
+        (None, r"^(Nome do )?(Interessado|Remetente|Destinatário) vazio ou nulo"),
+        # SeiRN::lancarAndamento's checks of IdTarefa (INFRA_ERRO on 4.1.0)
+        (frozenset({"lancarAndamento"}), r"^Identificador de tarefa \[.*\] (reservado|inválido)"),
+        (frozenset({"lancarAndamento"}), r"^Nenhum identificador de tarefa informado"),
+        # MariaDB's words for a value longer than its column, passed on by SEI (INFRA_ERRO)
+        (None, r"^Data too long for column"),
         (None, r"^Atributo \[.*\] não recebeu valor"),  # incl. IdAnexo (chunked upload, 4.1.0)
         (None, r"não está aberto na unidade"),
         (None, r"^Unidade .* não possui acesso ao processo"),  # INFRA_ERRO on 4.1.0
@@ -94,10 +99,22 @@ _PERMANENT: tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...] = tuple(
         (None, r"^Hipótese Legal (não informada|não encontrada|não aplicável)"),
         (None, r"^Nível de acesso .*inválido"),
         (None, r"^Não é possível informar a data"),
+        # SeiRN::incluirDocumento's checks of the content elements (INFRA_ERRO on 4.1.0)
+        (None, r"^Não é possível informar o nome do arquivo para documento gerado"),
+        (None, r"^Nome do arquivo não informado para o conteúdo do documento externo"),
+        (None, r"^Para documento gerado não é possível informar o elemento ConteudoMTOM"),
+        (None, r"^Não é possível enviar documento (externo|gerado) utilizando os elementos"),
+        # SeiRN::gerarProcedimento: NumeroProtocolo and DataAutuacao go together (INFRA_ERRO)
+        (
+            frozenset({"gerarProcedimento"}),
+            r"^(Número do Protocolo|Data de Autuação) somente deve ser informad[oa] em conjunto",
+        ),
         (None, r"^Data do documento não informada"),
         (None, r"tem numeração|não tem numeração"),
         (frozenset({"listarAndamentos"}), r"^Nenhum critério informado"),
-        (frozenset({"gerarProcedimento"}), r"^Existe um processo utilizando este número"),
+        # ProtocoloRN::validarStrProtocoloFormatadoRN0211 (INFRA_VALIDACAO; 4.1.0 with
+        # SEI_FEDERACAO_NUMERO_PROCESSO on gives the processo another number instead)
+        (frozenset({"gerarProcedimento"}), r"^Já existe um processo utilizando o número"),
     )
 )
 

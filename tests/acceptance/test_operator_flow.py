@@ -160,13 +160,14 @@ def _siglas(process: ProcessView) -> set[str]:
     return {c.sigla or "" for c in process.interessados}
 
 
-def test_denied_operation_and_bad_operator_input_are_one_line_errors(
+def test_refused_access_and_bad_operator_input_are_one_line_errors(
     sigrc: RunningSimulator,
     sei_sandbox_factory: SandboxFactory,
     bridge_factory: BridgeFactory,
     sqlite_url: str,
 ) -> None:
-    sei = sei_sandbox_factory(denied_operations=frozenset({"listarUnidades"}))
+    # the serviço accepts its identificação from another host only: SEI's "Acesso negado."
+    sei = sei_sandbox_factory(allowed_hosts=("sei-bridge.prefeitura.example",))
     bridge = bridge_factory(sigrc, sei, sqlite_url)
 
     denied = bridge.run("mappings", "check")

@@ -11,7 +11,15 @@ from sei_bridge import documents
 from sei_bridge.sandboxes.sei.rules import stored_html
 from sei_bridge.sei import types
 from sei_bridge.sei.html import FragmentBuilder
-from tests.contract.builders import abrir, gerado, procedimento, recebido, unique
+from tests.contract.builders import (
+    Nil,
+    abrir,
+    gerado,
+    procedimento,
+    raw_incluir,
+    recebido,
+    unique,
+)
 from tests.contract.targets import Target
 
 TEXTS = {
@@ -145,6 +153,19 @@ def test_names_people_give_files_reach_sei(sei: Target) -> None:
     assert sei.storage.anexo_nome(incluido.id_documento) == (
         'Comprovante - pagamento "IPTU" _ Lódz.pdf'  # ó is Latin-1: kept
     )
+
+
+def test_an_external_document_needs_no_file_and_takes_the_named_content(sei: Target) -> None:
+    # SeiRN: "Permitir externos sem anexo da mesma forma que a interface"; with a NomeArquivo
+    # the inline content is the file, an IdArquivo beside it is not looked at
+    client = sei.client()
+    p = abrir(sei, client).procedimento_formatado
+    sem_arquivo = raw_incluir(
+        sei, client, recebido(sei, p, nome_arquivo=None), fields={"Conteudo": Nil}
+    )
+    assert sem_arquivo.IdDocumento
+    com_id = raw_incluir(sei, client, recebido(sei, p), fields={"IdArquivo": "999999"})
+    assert sei.storage.anexo_nome(com_id.IdDocumento) == "anexo.pdf"
 
 
 def test_string_fields_at_their_limit_as_stored(sei: Target) -> None:

@@ -3,8 +3,10 @@ them: every fault of SEI-FACTS.md that a call of the client can meet."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +18,7 @@ from sei_bridge.sei import types
 from sei_bridge.sei.client import SeiClient
 from sei_bridge.sei.html import FragmentBuilder
 from tests.contract.builders import (
+    PDF,
     Nil,
     abrir,
     fault_of,
@@ -39,6 +42,60 @@ def _on_processo(then: Callable[[Target, SeiClient, str], object]) -> Call:
         return then(sei, client, abrir(sei, client).procedimento_formatado)
 
     return call
+
+
+def _lancar(
+    sei: Target,
+    client: SeiClient,
+    p: str,
+    tarefa: Any,
+    atributos: tuple[tuple[str, str], ...] = (("DESCRICAO", "x"),),
+    **extra: Any,
+) -> object:
+    soap = client.soap
+    structs = [
+        soap.struct("AtributoAndamento", {"Nome": n, "Valor": v, "IdOrigem": Nil})
+        for n, v in atributos
+    ]
+    return soap.call(
+        "lancarAndamento",
+        {
+            "IdUnidade": sei.ids.unidade,
+            "ProtocoloProcedimento": p,
+            "IdTarefa": tarefa,
+            "Atributos": soap.array("ArrayOfAtributoAndamento", structs),
+            **extra,
+        },
+    )
+
+
+def _adicionar(sei: Target, client: SeiClient, **changes: Any) -> str:
+    """adicionarArquivo of the suite's PDF, whole (``changes`` override parts)."""
+    parts = {
+        "IdUnidade": sei.ids.unidade,
+        "Nome": "a.pdf",
+        "Tamanho": str(len(PDF)),
+        "Hash": hashlib.md5(PDF).hexdigest(),
+        "Conteudo": base64.b64encode(PDF).decode(),
+        **changes,
+    }
+    return str(client.soap.call("adicionarArquivo", parts))
+
+
+def _adicionar_conteudo(sei: Target, client: SeiClient, id_arquivo: str, data: bytes) -> object:
+    return client.soap.call(
+        "adicionarConteudoArquivo",
+        {
+            "IdUnidade": sei.ids.unidade,
+            "IdArquivo": id_arquivo,
+            "Conteudo": base64.b64encode(data).decode(),
+        },
+    )
+
+
+def _contatos(sei: Target, client: SeiClient, **changes: Any) -> object:
+    parts = {"IdUnidade": sei.ids.unidade, "PaginaRegistros": "1", "PaginaAtual": "1"}
+    return client.soap.call("listarContatos", {**parts, **changes})
 
 
 #: (case, call, SEI's text — "{...}" filled from the target's ids —, infra_tipo_excecao, class)
@@ -397,6 +454,404 @@ CASES: list[tuple[str, Call, str, str, type[errors.SeiError]]] = [
         errors.SeiValidationFault,
     ),
     (
+        "documento sem processo",
+        lambda sei, c: raw_incluir(sei, c, gerado(sei, None)),
+        "Processo não informado.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "tipo de documento invalido",
+        _on_processo(lambda sei, c, p: raw_incluir(sei, c, gerado(sei, p), fields={"Tipo": "X"})),
+        "Tipo do protocolo [X] inválido.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "tipo de documento invalido com serie inexistente",  # the série is looked up first
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, gerado(sei, p, id_serie="999999"), fields={"Tipo": "X"}
+            )
+        ),
+        "Tipo de documento [999999] não encontrado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "externo com Conteudo e ConteudoMTOM",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p), fields={"ConteudoMTOM": PDF})
+        ),
+        "Não é possível enviar documento externo utilizando os elementos Conteudo (Base64) e "
+        "ConteudoMTOM (Binário) ao mesmo tempo.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "externo com conteudo sem nome de arquivo",
+        _on_processo(lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p, nome_arquivo=None))),
+        "Nome do arquivo não informado para o conteúdo do documento externo.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "externo com IdArquivo sem nome de arquivo",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei,
+                c,
+                recebido(sei, p, nome_arquivo=None),
+                fields={"Conteudo": Nil, "IdArquivo": "999999"},
+            )
+        ),
+        "Atributo [IdAnexo] não recebeu valor.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "gerado com nome de arquivo",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(sei, c, gerado(sei, p), fields={"NomeArquivo": "a.pdf"})
+        ),
+        "Não é possível informar o nome do arquivo para documento gerado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "gerado com ConteudoMTOM",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, gerado(sei, p), fields={"ConteudoMTOM": b"<p>x</p>"}
+            )
+        ),
+        "Para documento gerado não é possível informar o elemento ConteudoMTOM. Utilizar os "
+        "elementos Conteudo (Base64) ou ConteudoSecoes (Base64).",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "data em documento gerado e descricao longa",  # lancarValidacao: alone
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, gerado(sei, p, data=dt.date(2026, 11, 22), descricao="x" * 251)
+            )
+        ),
+        "Não é possível informar a data para um documento gerado.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "numero de protocolo sem data de autuacao",
+        lambda sei, c: raw_gerar(
+            sei,
+            c,
+            procedimento(sei, especificacao="x" * 101),  # checked later, so not named
+            procedimento_fields={"NumeroProtocolo": unique("SP156")},
+        ),
+        "Número do Protocolo somente deve ser informado em conjunto com a Data de Autuação.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "data de autuacao sem numero de protocolo",
+        lambda sei, c: raw_gerar(
+            sei, c, procedimento(sei), procedimento_fields={"DataAutuacao": "01/01/2020"}
+        ),
+        "Data de Autuação somente deve ser informada em conjunto com o Número do Protocolo.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "data de autuacao futura, especificacao e numero longos",
+        lambda sei, c: raw_gerar(
+            sei,
+            c,
+            procedimento(sei, especificacao="x" * 101, observacao="x" * 1001),
+            procedimento_fields={"NumeroProtocolo": unique("N" * 40), "DataAutuacao": "01/01/2099"},
+        ),
+        # ProtocoloRN's collected checks; the observação is checked after them
+        "Data do protocolo não pode estar no futuro.\\n"
+        "Especificação possui tamanho superior a 100 caracteres.\\n"
+        "Número do protocolo possui tamanho superior a 40 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "especificacao e observacao longas",  # the observação is checked after the rest
+        lambda sei, c: raw_gerar(
+            sei, c, procedimento(sei, especificacao="x" * 101, observacao="x" * 1001)
+        ),
+        "Especificação possui tamanho superior a 100 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "data de autuacao invalida sem hipotese legal",
+        lambda sei, c: raw_gerar(
+            sei,
+            c,
+            procedimento(sei, id_hipotese_legal=None),
+            procedimento_fields={"NumeroProtocolo": unique("SP156"), "DataAutuacao": "31/02/2020"},
+        ),
+        "Data do protocolo inválida.\\nHipótese Legal não informada.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "enviar sem unidades de destino",
+        _on_processo(
+            lambda sei, c, p: c.soap.call(
+                "enviarProcesso",
+                {
+                    "IdUnidade": sei.ids.unidade,
+                    "ProtocoloProcedimento": p,
+                    "UnidadesDestino": Nil,
+                    "SinManterAbertoUnidade": "S",
+                },
+            )
+        ),
+        "Nenhuma unidade informada para envio.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "enviar sem unidades de destino um processo concluido",
+        _on_processo(
+            lambda sei, c, p: [
+                c.concluir_processo(id_unidade=sei.ids.unidade, protocolo_procedimento=p),
+                c.soap.call(
+                    "enviarProcesso",
+                    {
+                        "IdUnidade": sei.ids.unidade,
+                        "ProtocoloProcedimento": p,
+                        "UnidadesDestino": Nil,
+                        "SinManterAbertoUnidade": "S",
+                    },
+                ),
+            ]
+        ),
+        "Nenhuma unidade informada para envio.\\n"
+        "Processo [{p}] não está aberto na unidade [{sigla}].",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "arquivo sem nome",
+        lambda sei, c: c.soap.call(
+            "adicionarArquivo",
+            {
+                "IdUnidade": sei.ids.unidade,
+                "Nome": Nil,
+                "Tamanho": str(len(PDF)),
+                "Hash": hashlib.md5(PDF).hexdigest(),
+                "Conteudo": base64.b64encode(PDF).decode(),
+            },
+        ),
+        "Nome do anexo não informado.\\nNome do arquivo não possui extensão.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "numero em serie sem numeracao e descricao longa",  # DocumentoRN: alone
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei,
+                c,
+                gerado(sei, p, id_serie=sei.ids.serie_despacho, numero="12", descricao="x" * 251),
+            )
+        ),
+        "Documento com número preenchido mas o tipo Despacho não tem numeração.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "documento com nivel de acesso invalido e descricao longa",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, gerado(sei, p, descricao="x" * 251), fields={"NivelAcesso": "7"}
+            )
+        ),
+        "Nível de acesso local inválido.\\n"
+        "Nível de acesso não permitido para o tipo do processo {p}.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "documento externo com data invalida e descricao longa",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, recebido(sei, p, descricao="x" * 251), fields={"Data": "31/02/2026"}
+            )
+        ),
+        "Data do protocolo inválida.\\nDescrição possui tamanho superior a 250 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "documento externo com data futura",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(sei, c, recebido(sei, p), fields={"Data": "01/01/2099"})
+        ),
+        "Data do protocolo não pode estar no futuro.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "documento com observacao e descricao longas",
+        _on_processo(
+            lambda sei, c, p: raw_incluir(
+                sei, c, gerado(sei, p, descricao="x" * 251, observacao="x" * 1001)
+            )
+        ),
+        "Descrição possui tamanho superior a 250 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "interessado com IdContato inexistente e sem nome",
+        lambda sei, c: raw_gerar(
+            sei,
+            c,
+            procedimento(sei),
+            procedimento_fields={
+                "Interessados": c.soap.array(
+                    "ArrayOfInteressado",
+                    [c.soap.struct("Interessado", {"IdContato": "999999999"})],
+                )
+            },
+        ),
+        "Nome do Interessado vazio ou nulo.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "interessado vazio",
+        lambda sei, c: raw_gerar(
+            sei,
+            c,
+            procedimento(sei),
+            procedimento_fields={
+                "Interessados": c.soap.array(
+                    "ArrayOfInteressado", [c.soap.struct("Interessado", {})]
+                )
+            },
+        ),
+        "Interessado vazio ou nulo.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento com tarefa reservada",
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, "2")),
+        "Identificador de tarefa [2] reservado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento com tarefa invalida",
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, "abc")),
+        "Identificador de tarefa [abc] inválido.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento sem tarefa",
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, Nil)),
+        "Nenhum identificador de tarefa informado.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento com tarefa de modulo inexistente",
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, Nil, IdTarefaModulo="NAO_EXISTE")),
+        "Tarefa associada com o identificador [NAO_EXISTE] não encontrada.",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento com atributo sem nome",
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, "65", (("", "x"),))),
+        "Nome não informado.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento com valor de atributo longo",
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, "65", (("DESCRICAO", "v" * 501),))),
+        "Valor possui tamanho superior a 500 caracteres.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "andamento com nome de atributo longo",  # the database's words, passed on
+        _on_processo(lambda sei, c, p: _lancar(sei, c, p, "65", (("N" * 51, "x"),))),
+        "Data too long for column 'nome' at row 1",
+        ERRO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "arquivo com tamanho nao numerico",
+        lambda sei, c: _adicionar(sei, c, Tamanho="abc"),
+        "O tamanho máximo geral permitido para documentos externos é 200Mb.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "arquivo vazio",
+        lambda sei, c: _adicionar(sei, c, Conteudo=""),
+        "Arquivo a.pdf vazio.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "arquivo completo com outro md5",
+        lambda sei, c: _adicionar(sei, c, Hash="0" * 32),
+        "Conteúdo do arquivo corrompido.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "conteudo para arquivo inexistente",
+        lambda sei, c: _adicionar_conteudo(sei, c, "999999", b"abcd"),
+        "Arquivo não encontrado na base de dados.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "conteudo que excede o tamanho do arquivo",
+        lambda sei, c: _adicionar_conteudo(
+            sei, c, _adicionar(sei, c, Tamanho=str(len(PDF) + 2)), b"abc"
+        ),
+        "Conteúdo do arquivo excede o tamanho definido.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
+        "conteudo para arquivo ja completo",
+        lambda sei, c: _adicionar_conteudo(sei, c, _adicionar(sei, c), b"abc"),
+        "Arquivo já foi ativado.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    *(
+        (
+            f"contatos com PaginaRegistros {value}",
+            lambda sei, c, value=value: _contatos(sei, c, PaginaRegistros=value),
+            "O número de registros por página deve ser um valor entre 1 e 1000.",
+            VALIDACAO,
+            errors.SeiValidationFault,
+        )
+        for value in ("abc", "0", "1001")
+    ),
+    (
+        "contatos com PaginaAtual 0",
+        lambda sei, c: _contatos(sei, c, PaginaAtual="0"),
+        "Identificador da página atual inválido.",
+        VALIDACAO,
+        errors.SeiValidationFault,
+    ),
+    (
         "upload por partes (SEI 4.1.0)",
         _on_processo(
             lambda sei, c, p: sei.client(chunked_upload=True).incluir_documento(
@@ -435,6 +890,7 @@ def test_fault(
     numero = re.search(r"\((\d{7})\)\.$", fault)
     expected = text.format(
         p=protocolos[-1] if protocolos else "",
+        sigla=sei.ids.unidade_sigla,
         outra_sigla=outra,
         numero=numero.group(1) if numero else "",
     )

@@ -331,7 +331,8 @@ def test_wrong_credentials_are_a_configuration_error(
 def test_operation_not_allowed_for_the_servico_is_access_denied(
     sandboxes: Callable[..., Sandbox],
 ) -> None:
-    sandbox = sandboxes(denied_operations=frozenset({"gerarProcedimento"}))
+    # "Nenhuma operação configurada para [gerarProcedimento] ...", as SEI 4.1.0 answers
+    sandbox = sandboxes(allowed_operations=frozenset({"listarUnidades"}))
     with pytest.raises(errors.SeiAccessDenied):
         _abrir(client_for(sandbox))
     assert sandbox.state.processes() == []

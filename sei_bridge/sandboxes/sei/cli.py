@@ -152,12 +152,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not require a hipótese legal for restrito (SEI_HABILITAR_HIPOTESE_LEGAL off) "
         f"(env {_ENV}NO_HIPOTESE_LEGAL)",
     )
-    parser.add_argument(
-        "--deny",
-        default=_env("DENY", ""),
-        metavar="OP1+OP2",
-        help=f'operations answered "Acesso negado." ("*": all) (env {_ENV}DENY)',
-    )
 
 
 def _config(args: argparse.Namespace) -> SandboxConfig:
@@ -173,7 +167,6 @@ def _config(args: argparse.Namespace) -> SandboxConfig:
         chunked_upload=ChunkedUpload(args.chunked_upload),
         enforce_hipotese_legal=not args.no_hipotese_legal,
         max_external_mb=args.max_external_mb,
-        denied_operations=frozenset(op for op in (args.deny or "").split("+") if op),
         access_key=args.access_key or None,
         allowed_hosts=tuple((args.allowed_hosts or "").split(",")),
         address_auth=not args.no_address_auth,

@@ -41,7 +41,8 @@ DEFAULT_MAX_DOCUMENTOS = 5
 class ChunkedUpload(enum.StrEnum):
     """What ``incluirDocumento`` does with an ``IdArquivo`` from a chunked upload."""
 
-    #: like SEI 4.1.0: "Atributo [IdAnexo] não recebeu valor." for every IdArquivo
+    #: like SEI 4.1.0: with the NomeArquivo SEI takes an empty file by that name ("Anexo X
+    #: vazio."), without it "Atributo [IdAnexo] não recebeu valor."
     BROKEN = "broken"
     #: the assembled file becomes the documento
     WORKING = "working"
@@ -97,9 +98,6 @@ class SandboxConfig:
     enforce_hipotese_legal: bool = True
     max_external_mb: int = DEFAULT_MAX_EXTERNAL_MB
     max_documentos: int = DEFAULT_MAX_DOCUMENTOS
-    #: operations the serviço may not call ("*": every one) → "Acesso negado." (the sandbox's
-    #: own rule: SEI answers a missing operation as ``allowed_operations`` does)
-    denied_operations: frozenset[str] = frozenset()
     #: first digits of generated processo numbers (99990.000001/2026-53)
     protocolo_prefix: str = "99990"
     #: base of LinkAcesso (default: this server, http://127.0.0.1:PORT)
@@ -132,7 +130,6 @@ class SandboxConfig:
             )
         object.__setattr__(self, "response_encoding", ResponseEncoding(self.response_encoding))
         object.__setattr__(self, "chunked_upload", ChunkedUpload(self.chunked_upload))
-        object.__setattr__(self, "denied_operations", frozenset(self.denied_operations))
         if self.allowed_operations is not None:
             object.__setattr__(self, "allowed_operations", frozenset(self.allowed_operations))
         # SEI removes the spaces of the list (ServicoRN::validarStrServidor)

@@ -92,6 +92,15 @@ IMPLEMENTED = frozenset(
 )
 
 
+def _is_numeric(value: str) -> bool:
+    """PHP's is_numeric, near enough: an optionally signed decimal number."""
+    try:
+        float(value.strip())
+    except ValueError:
+        return False
+    return value.strip().lower() not in ("nan", "inf", "-inf", "+inf", "infinity")
+
+
 class Operations:
     """The SEI web service's behaviour over a :class:`SandboxState`."""
 
@@ -139,9 +148,6 @@ class Operations:
         self.authenticator.authenticate(
             call.text("SiglaSistema"), call.text("IdentificacaoServico"), client or auth.Client()
         )
-        denied = self.config.denied_operations
-        if "*" in denied or call.operation in denied:
-            raise rules.SeiFault(rules.ACESSO_NEGADO)
         return self.handlers[call.operation](call)
 
     def permit(
@@ -330,8 +336,17 @@ class Operations:
             id_tipo = struct.get("IdTipoProcedimento") if isinstance(struct, dict) else None
             if isinstance(id_tipo, str) and self.catalog.tipo_procedimento(id_tipo) is not None:
                 self.permit("gerarProcedimento", id_unidade, tipo=id_tipo)
-            plan = self.planner.procedimento(self.state, struct)
+            today = dt.datetime.fromtimestamp(self.clock(), SAO_PAULO).date()
+            plan = self.planner.procedimento(self.state, struct, today=today)
             doc_plans = []
+            numero = plan.numero_protocolo
+
+            def protocolo() -> str:  # the number the processo is about to get
+                if numero is not None and self.state.find_processo(numero) is None:
+                    return numero
+                year = today.year
+                return nup(self.config.protocolo_prefix, self.state.peek_numero(year), year)
+
             for documento in documentos:
                 # SEI adds them through incluirDocumento, permission check included
                 self._permit_documento(
@@ -343,6 +358,8 @@ class Operations:
                         documento,
                         nivel=plan.nivel_acesso,
                         hipotese=plan.id_hipotese_legal,
+                        protocolo=protocolo,
+                        today=today,
                     )
                 )
             destinos = self._destinos(call.params.get("UnidadesEnvio"))
@@ -457,13 +474,23 @@ class Operations:
             id_unidade = self.unidade(call)
             processo = self.processo(call)
             self.permit(call.operation, id_unidade, tipo=processo.id_tipo_procedimento)
-            if id_unidade not in processo.abertas:
-                raise rules.nao_aberto(
-                    processo.procedimento_formatado, self.sigla_unidade(id_unidade)
-                )
-            destinos = self._destinos(call.params.get("UnidadesDestino"))
+            # SeiRN::enviarProcessoControlado collects both, in this order
+            check = rules.Validation()
+            destinos = [d for d in _list(call.params.get("UnidadesDestino")) if d]
             if not destinos:
-                raise rules.SeiFault(rules.UNIDADES_NAO_INFORMADAS)
+                check.add(rules.UNIDADES_NAO_INFORMADAS)
+            if id_unidade not in processo.abertas:
+                if call.text("SinReabrir") == "S" and id_unidade in processo.passou:
+                    self._reabrir(processo, id_unidade)
+                else:
+                    check.add(
+                        rules.envio_nao_aberto(
+                            call.text("ProtocoloProcedimento") or "",
+                            self.sigla_unidade(id_unidade) or id_unidade,
+                        )
+                    )
+            check.raise_if_any()
+            destinos = self._destinos(destinos)
             self._enviar(processo, id_unidade, destinos, call.text("SinManterAbertoUnidade") == "S")
             self.state.save_processo(processo)
             return "1"
@@ -475,16 +502,27 @@ class Operations:
             self.permit(call.operation, id_unidade, tipo=processo.id_tipo_procedimento)
             id_tarefa = call.text("IdTarefa")
             modulo = call.text("IdTarefaModulo")
-            permitted = id_tarefa == TAREFA_ATUALIZACAO or (
-                id_tarefa is not None and id_tarefa.isdigit() and int(id_tarefa) >= 1000
-            )
-            if not permitted and modulo is None:
-                raise rules.tarefa_nao_permitida(id_tarefa)
+            if id_tarefa is None and modulo is None:
+                raise rules.SeiFault(rules.TAREFA_NAO_INFORMADA, rules.INFRA_ERRO)
+            if id_tarefa is not None and not _is_numeric(id_tarefa):
+                raise rules.tarefa_invalida(id_tarefa)
+            if modulo is not None:  # the installation's modules declare none
+                raise rules.tarefa_modulo_nao_encontrada(modulo)
+            assert id_tarefa is not None
+            if float(id_tarefa) < 1000 and id_tarefa != TAREFA_ATUALIZACAO:
+                raise rules.tarefa_reservada(id_tarefa)
             atributos = []
             for item in _list(call.params.get("Atributos")):
-                if not isinstance(item, dict) or not item.get("Nome"):
-                    raise rules.SeiFault("Nome do atributo do andamento não informado.")
+                nome_atributo = item.get("Nome") if isinstance(item, dict) else None
+                if not isinstance(nome_atributo, str) or not nome_atributo.strip():
+                    raise rules.SeiFault(rules.ATRIBUTO_SEM_NOME)
                 valor = item.get("Valor")
+                if isinstance(valor, str) and len(latin1_text(valor)) > rules.MAX_VALOR_ATRIBUTO:
+                    raise rules.SeiFault(
+                        f"Valor possui tamanho superior a {rules.MAX_VALOR_ATRIBUTO} caracteres."
+                    )
+                if len(latin1_text(nome_atributo)) > rules.MAX_NOME_ATRIBUTO:
+                    raise rules.SeiFault(rules.NOME_ATRIBUTO_LONGO, rules.INFRA_ERRO)
                 origem = item.get("IdOrigem")
                 atributos.append(
                     Atributo(
@@ -528,14 +566,25 @@ class Operations:
             if found is None:
                 raise rules.not_found("Processo", asked)
             self._permit_documento(call.operation, id_unidade, found.id_tipo_procedimento, struct)
+            processo = found
+
+            def access() -> None:  # where SeiRN checks it: after the content elements
+                if id_unidade not in processo.abertas and id_unidade not in processo.passou:
+                    raise rules.sem_acesso(
+                        self.sigla_unidade(id_unidade) or id_unidade,
+                        processo.procedimento_formatado,
+                    )
+
             plan = self.planner.documento(
-                self.state, struct, nivel=found.nivel_acesso, hipotese=found.id_hipotese_legal
+                self.state,
+                struct,
+                nivel=found.nivel_acesso,
+                hipotese=found.id_hipotese_legal,
+                access=access,
+                protocolo=lambda: processo.procedimento_formatado,
+                today=dt.datetime.fromtimestamp(self.clock(), SAO_PAULO).date(),
             )
             if id_unidade not in found.abertas:
-                if id_unidade not in found.passou:
-                    raise rules.sem_acesso(
-                        self.sigla_unidade(id_unidade) or id_unidade, found.procedimento_formatado
-                    )
                 self._reabrir(found, id_unidade)  # SEI reopens it where it was concluded
             documento = self._criar_documento(found, id_unidade, plan)
             self.state.save_processo(found)
@@ -555,9 +604,16 @@ class Operations:
                 tipo=processo.id_tipo_procedimento,
                 serie=documento.id_serie,
             )
+            # DocumentoRN::excluirRN0006, then AtividadeRN (lancarValidacao; seen on 4.1.0)
+            if documento.id_unidade != id_unidade:
+                raise rules.SeiFault(
+                    f"Documento {documento.documento_formatado} somente pode ser excluído pela "
+                    "unidade geradora."
+                )
             if id_unidade not in processo.abertas:
-                raise rules.nao_aberto(
-                    processo.procedimento_formatado, self.sigla_unidade(id_unidade)
+                raise rules.SeiFault(
+                    f"Processo {processo.procedimento_formatado} não possui andamento aberto na "
+                    f"unidade {self.sigla_unidade(id_unidade) or id_unidade}."
                 )
             documento.excluido = True
             self.state.save_documento(documento)
@@ -567,50 +623,75 @@ class Operations:
 
     # --- chunked upload ------------------------------------------------------------------------
 
-    def _chunk(self, upload: Upload, conteudo: str | None) -> bytes:
-        """The decoded chunk, refused when it overflows the announced size or completes the
-        file with another MD5 ("Conteúdo do arquivo corrompido.")."""
-        chunk = rules.decode_base64(conteudo or "")
-        size = len(upload.data) + len(chunk)
-        if size > upload.tamanho:
+    def _complete(self, upload: Upload, data: bytes) -> None:
+        """AnexoRN: a file that reached its announced size must have its MD5."""
+        digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        if len(data) == upload.tamanho and digest != upload.hash_md5:
             raise rules.SeiFault(rules.CORROMPIDO)
-        if size == upload.tamanho:
-            digest = hashlib.md5(bytes(upload.data) + chunk, usedforsecurity=False).hexdigest()
-            if digest != upload.hash_md5:
-                raise rules.SeiFault(rules.CORROMPIDO)
-        return chunk
 
     def adicionar_arquivo(self, call: SoapCall) -> Value:
+        """AnexoRN::adicionarControlado: the name's and the size's messages collected, an
+        empty first chunk alone; a first chunk of another size than announced is accepted
+        (the file stays inactive until adicionarConteudoArquivo completes it)."""
         with self.state.transaction():
             id_unidade = self.unidade(call)
             self.permit(call.operation, id_unidade)
             nome = call.text("Nome")
+            tamanho_text = call.text("Tamanho")
+            chunk = rules.decode_base64(call.text("Conteudo") or "")
+            check = rules.Validation()
             if nome is None:
-                raise rules.SeiFault(rules.NOME_ARQUIVO_NAO_INFORMADO)
-            tamanho_text = call.text("Tamanho") or ""
-            if not tamanho_text.isdigit():
-                raise rules.SeiFault(f"Tamanho do arquivo [{tamanho_text}] inválido.")
-            tamanho = int(tamanho_text)
-            if tamanho > self.config.max_external_mb * 1024 * 1024:
-                raise rules.tamanho_maximo(self.config.max_external_mb)
+                check.add(rules.NOME_ANEXO_NAO_INFORMADO)
+            else:
+                nome = latin1_text(nome).strip()
+                rules.nome_anexo_messages(check, nome, self.planner.extensions)
+            if tamanho_text is None:
+                check.add(rules.TAMANHO_ANEXO_NAO_INFORMADO)
+            if nome is None or "." not in nome:
+                check.add(rules.SEM_EXTENSAO)
+            elif tamanho_text is not None:
+                # PHP 8 compares a non-numeric Tamanho with the limit as strings: a letter is
+                # always above it (one starting with a character below "2" is not modelled)
+                size = int(tamanho_text) if tamanho_text.isdigit() else None
+                message = self.planner.size_message(nome, size)
+                if message is not None:
+                    check.add(message)
+            if not chunk:
+                raise rules.SeiFault(rules.arquivo_vazio(nome or ""))
+            check.raise_if_any()
+            assert nome is not None and tamanho_text is not None
             upload = Upload(
                 id_arquivo=self.state.new_upload_id(),
-                nome=latin1_text(nome),
-                tamanho=tamanho,
+                nome=nome,
+                tamanho=int(tamanho_text),
                 hash_md5=(call.text("Hash") or "").strip().lower(),
                 id_unidade=id_unidade,
             )
-            chunk = self._chunk(upload, call.text("Conteudo"))
+            self._complete(upload, chunk)
             self.state.save_upload(upload)
             self.state.append_upload(upload, chunk)
             return str(upload.id_arquivo)
 
     def adicionar_conteudo_arquivo(self, call: SoapCall) -> Value:
+        """AnexoRN::adicionarConteudoControlado's checks, one by one, in its order."""
         with self.state.transaction():
-            self.permit(call.operation, self.unidade(call))
+            id_unidade = self.unidade(call)
+            self.permit(call.operation, id_unidade)
             id_arquivo = call.text("IdArquivo") or ""
             upload = self.state.uploads.get(int(id_arquivo)) if id_arquivo.isdigit() else None
             if upload is None:
-                raise rules.not_found("Arquivo", id_arquivo)
-            self.state.append_upload(upload, self._chunk(upload, call.text("Conteudo")))
+                raise rules.SeiFault(rules.ARQUIVO_NAO_ENCONTRADO)
+            if upload.id_unidade != id_unidade:
+                raise rules.SeiFault(rules.ARQUIVO_DE_OUTRA_UNIDADE)
+            if len(upload.data) == upload.tamanho:
+                raise rules.SeiFault(rules.ARQUIVO_JA_ATIVADO)
+            chunk = rules.decode_base64(call.text("Conteudo") or "")
+            if not chunk:
+                raise rules.SeiFault(rules.CONTEUDO_ARQUIVO_VAZIO)
+            data = bytes(upload.data) + chunk
+            if len(data) > upload.tamanho:
+                # (SEI has appended the chunk to its file by then, and keeps it)
+                raise rules.SeiFault(rules.CONTEUDO_EXCEDE)
+            self._complete(upload, data)
+            self.state.append_upload(upload, chunk)
             return "1"

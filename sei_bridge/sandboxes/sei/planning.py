@@ -9,7 +9,9 @@ CPF, CNPJ, Sigla+Nome, Sigla, Nome — a temporary contact is reused by Nome) or
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +27,8 @@ __all__ = ["DocumentoPlan", "InteressadoPlan", "Planner", "ProcedimentoPlan"]
 MAX_ESPECIFICACAO = 100
 MAX_OBSERVACAO = 1000
 MAX_DESCRICAO = 250
-MAX_NUMERO_PROTOCOLO = 50
+#: ProtocoloRN::validarStrProtocoloFormatadoRN0211 (seen on 4.1.0)
+MAX_NUMERO_PROTOCOLO = 40
 #: NivelAcesso sigiloso: refused for processos and, in a processo that is not sigiloso (none can
 #: be made sigiloso through web services), for documentos — with SEI's own texts.
 SIGILOSO = "2"
@@ -131,9 +134,7 @@ class Planner:
     def interessados(self, state: SandboxState, value: Any) -> list[InteressadoPlan]:
         plans: list[InteressadoPlan] = []
         for item in _items(value):
-            if not isinstance(item, dict):
-                raise rules.SeiFault(rules.NOME_INTERESSADO, rules.INFRA_ERRO)
-            plan = self._interessado(state, item, plans)
+            plan = self._interessado(state, item if isinstance(item, dict) else {}, plans)
             duplicate = any(
                 p is plan or (plan.existing is not None and p.existing is plan.existing)
                 for p in plans
@@ -146,21 +147,27 @@ class Planner:
         self, state: SandboxState, item: dict[str, Any], planned: list[InteressadoPlan]
     ) -> InteressadoPlan:
         id_contato = _text(item, "IdContato")
-        if id_contato is not None:
-            found = state.contatos.get(int(id_contato)) if id_contato.isdigit() else None
-            if found is None:
-                raise rules.not_found("Contato", id_contato)
-            return InteressadoPlan(found)
         cpf, cnpj = _digits(_text(item, "Cpf")), _digits(_text(item, "Cnpj"))
         sigla = _text(item, "Sigla")
         nome = _text(item, "Nome")
         sigla = latin1_text(sigla) if sigla is not None else None
         nome = latin1_text(nome) if nome is not None else None
-        for document in (f"cpf:{cpf}" if cpf else None, f"cnpj:{cnpj}" if cnpj else None):
+        if id_contato is not None:
+            # SeiRN::prepararParticipantes: an IdContato not found makes a new contact of the
+            # Sigla and Nome sent
+            found = state.contatos.get(int(id_contato)) if id_contato.isdigit() else None
+            if found is not None:
+                return InteressadoPlan(found)
+        elif cpf is None and cnpj is None and sigla is None and nome is None:
+            raise rules.SeiFault(rules.INTERESSADO_VAZIO, rules.INFRA_ERRO)
+        for document in (
+            f"cpf:{cpf}" if cpf and id_contato is None else None,
+            f"cnpj:{cnpj}" if cnpj and id_contato is None else None,
+        ):
             found_by_document = state.contacts_by_document(document) if document else []
             if found_by_document:
                 return InteressadoPlan(found_by_document[0])
-        if sigla is not None:
+        if sigla is not None and id_contato is None:
             by_sigla = state.contacts_by_sigla(sigla)
             if nome is not None:
                 for contato in by_sigla:
@@ -170,7 +177,7 @@ class Planner:
                 return InteressadoPlan(by_sigla[0])
         if nome is None:
             raise rules.SeiFault(rules.NOME_INTERESSADO, rules.INFRA_ERRO)
-        by_nome = state.contacts_by_nome(nome)
+        by_nome = state.contacts_by_nome(nome) if id_contato is None else []
         temporary = [c for c in by_nome if c.temporario]
         if temporary or by_nome:
             return InteressadoPlan((temporary or by_nome)[0])
@@ -185,33 +192,25 @@ class Planner:
 
     # --- procedimento ---------------------------------------------------------------------------
 
-    def procedimento(self, state: SandboxState, value: Any) -> ProcedimentoPlan:
+    def procedimento(
+        self, state: SandboxState, value: Any, *, today: dt.date | None = None
+    ) -> ProcedimentoPlan:
+        """Plan a processo in SEI 4.1.0's order: SeiRN's checks one by one (the tipo, the
+        NumeroProtocolo/DataAutuacao pair, the assuntos, sigiloso, the interessados), then
+        ProcedimentoRN's (the nivel de acesso), then ProtocoloRN's collected ones (the date,
+        the especificação, the hipótese legal, the number), then the observação; ``today``
+        (default: the system's) is the date a DataAutuacao may not pass."""
         struct = value if isinstance(value, dict) else {}
         id_tipo = _text(struct, "IdTipoProcedimento")
         tipo = self.catalog.tipo_procedimento(id_tipo)
         if tipo is None:
             raise rules.not_found("Tipo de procedimento", id_tipo)
-        check = rules.Validation()
-        especificacao = _text(struct, "Especificacao")
-        observacao = _text(struct, "Observacao")
-        check.length("Especificação", especificacao, MAX_ESPECIFICACAO)
-        check.length("Observação", observacao, MAX_OBSERVACAO)
-        sigiloso = _text(struct, "NivelAcesso") == SIGILOSO
-        nivel, hipotese = self._nivel(
-            check,
-            None if sigiloso else _text(struct, "NivelAcesso"),
-            _text(struct, "IdHipoteseLegal"),
-            default=0,
-        )
         numero = _text(struct, "NumeroProtocolo")
         data_autuacao = _text(struct, "DataAutuacao")
         if numero is not None and data_autuacao is None:
-            check.add(rules.DATA_AUTUACAO_NAO_INFORMADA)
-        elif data_autuacao is not None and numero is None:
-            check.add(rules.NUMERO_PROTOCOLO_NAO_INFORMADO)
-        elif data_autuacao is not None:
-            rules.parse_data(data_autuacao, "Data de autuação")
-        check.length("Número do protocolo", numero, MAX_NUMERO_PROTOCOLO)
+            raise rules.SeiFault(rules.NUMERO_SEM_DATA_AUTUACAO, rules.INFRA_ERRO)
+        if data_autuacao is not None and numero is None:
+            raise rules.SeiFault(rules.DATA_AUTUACAO_SEM_NUMERO, rules.INFRA_ERRO)
         assuntos: list[str] = []
         for item in _items(struct.get("Assuntos")):
             codigo = _text(item, "CodigoEstruturado") if isinstance(item, dict) else item
@@ -219,13 +218,39 @@ class Planner:
                 raise rules.not_found("Assunto", codigo)
             if codigo not in assuntos:
                 assuntos.append(codigo)
-        if sigiloso:
+        own_nivel = _text(struct, "NivelAcesso")
+        if own_nivel == SIGILOSO:
             # SeiRN::gerarProcedimentoInternoControlado, alone, after the assuntos and before
             # the lengths, the hipótese legal and the interessados are looked at
             raise rules.SeiFault(rules.PROCESSO_SIGILOSO)
         assuntos.extend(c for c in tipo.assuntos_sugeridos if c not in assuntos)
         interessados = self.interessados(state, struct.get("Interessados"))
+        if own_nivel not in (None, "0", "1"):  # ProcedimentoRN, before ProtocoloRN's checks
+            junk = rules.Validation()
+            junk.add(rules.NIVEL_ACESSO_INVALIDO)
+            junk.add(rules.NIVEL_NAO_PERMITIDO_TIPO)
+            junk.raise_if_any()
+        check = rules.Validation()
+        if data_autuacao is not None:
+            try:
+                autuacao = rules.parse_data(data_autuacao)
+            except rules.SeiFault:
+                check.add(rules.DATA_PROTOCOLO_INVALIDA)
+            else:
+                if autuacao > (today or dt.date.today()):
+                    check.add(rules.DATA_PROTOCOLO_FUTURA)
+                data_autuacao = autuacao.strftime("%d/%m/%Y")
+        especificacao = _text(struct, "Especificacao")
+        observacao = _text(struct, "Observacao")
+        check.length("Especificação", especificacao, MAX_ESPECIFICACAO)
+        nivel, hipotese = self._nivel(check, own_nivel, _text(struct, "IdHipoteseLegal"), default=0)
+        if numero is not None:
+            check.length("Número do protocolo", numero.strip(), MAX_NUMERO_PROTOCOLO)
         check.raise_if_any()
+        # the observação is stored after the protocolo's checks: its limit is met alone
+        later = rules.Validation()
+        later.length("Observação", observacao, MAX_OBSERVACAO)
+        later.raise_if_any()
         return ProcedimentoPlan(
             id_tipo_procedimento=tipo.id_tipo_procedimento,
             especificacao=latin1_text(especificacao) if especificacao else None,
@@ -234,44 +259,78 @@ class Planner:
             id_hipotese_legal=hipotese,
             assuntos=tuple(assuntos),
             interessados=interessados,
-            numero_protocolo=latin1_text(numero) if numero else None,
+            numero_protocolo=latin1_text(numero.strip()) if numero else None,
             data_autuacao=data_autuacao,
         )
 
     # --- documento ------------------------------------------------------------------------------
 
     def documento(
-        self, state: SandboxState, value: Any, *, nivel: int, hipotese: str | None
+        self,
+        state: SandboxState,
+        value: Any,
+        *,
+        nivel: int,
+        hipotese: str | None,
+        access: Callable[[], None] | None = None,
+        protocolo: Callable[[], str] = lambda: "",
+        today: dt.date | None = None,
     ) -> DocumentoPlan:
-        """Plan a documento; ``nivel``/``hipotese`` are the processo's (inherited when the
-        documento sets no NivelAcesso)."""
+        """Plan a documento in SEI 4.1.0's order: SeiRN's checks one by one (the série, the
+        Tipo, the date, the content elements, then ``access``, the unit's access to the
+        processo, then sigiloso), then DocumentoRN's one by one (the nivel de acesso, the
+        número), ProtocoloRN's collected ones (the date, the descrição, the hipótese legal),
+        then the observação and AnexoRN's. ``nivel``/``hipotese`` are the processo's
+        (inherited when the documento sets no NivelAcesso); ``protocolo`` gives its number."""
         struct = value if isinstance(value, dict) else {}
         tipo = _text(struct, "Tipo")
-        if tipo not in ("G", "R"):
-            raise rules.SeiFault(rules.TIPO_DOCUMENTO_INVALIDO)
         id_serie = _text(struct, "IdSerie")
         serie = self.catalog.serie(id_serie)
         if serie is None:
             raise rules.not_found("Tipo de documento", id_serie)
-        check = rules.Validation()
-        numero = _text(struct, "Numero")
-        if numero is not None and not serie.numeracao_informada:
-            check.add(rules.sem_numeracao(serie.nome).message)
+        if tipo not in ("G", "R"):
+            raise rules.tipo_protocolo_invalido(tipo)
         data = _text(struct, "Data")
         if tipo == "G" and data is not None:
-            check.add(rules.DATA_EM_GERADO)
-        elif tipo == "R" and data is None:
-            check.add(rules.DATA_NAO_INFORMADA)
-        elif data is not None:
-            data = rules.parse_data(data).strftime("%d/%m/%Y")
+            raise rules.SeiFault(rules.DATA_EM_GERADO)
+        if tipo == "R" and data is None:
+            raise rules.SeiFault(rules.DATA_NAO_INFORMADA)
+        nome = _text(struct, "NomeArquivo")
+        inline = _text(struct, "Conteudo") is not None or _text(struct, "ConteudoMTOM") is not None
+        if tipo == "G" and nome is not None:
+            raise rules.SeiFault(rules.NOME_ARQUIVO_EM_GERADO, rules.INFRA_ERRO)
+        if tipo == "R" and nome is None and inline:
+            raise rules.SeiFault(rules.NOME_ARQUIVO_NAO_INFORMADO, rules.INFRA_ERRO)
+        if tipo == "G" and _text(struct, "ConteudoMTOM") is not None:
+            raise rules.SeiFault(rules.MTOM_EM_GERADO, rules.INFRA_ERRO)
+        if tipo == "R" and _text(struct, "ConteudoMTOM") and _text(struct, "Conteudo"):
+            raise rules.SeiFault(rules.CONTEUDO_E_MTOM, rules.INFRA_ERRO)
+        if access is not None:
+            access()
         own_nivel = _text(struct, "NivelAcesso")
         if own_nivel == SIGILOSO and nivel != 2:
-            # SeiRN::incluirDocumentoControlado, after the date checks, before the rest
-            check.raise_if_any()
+            # SeiRN::incluirDocumentoControlado, after the access check, before the rest
             raise rules.SeiFault(rules.DOCUMENTO_SIGILOSO)
+        if own_nivel not in (None, "0", "1"):  # DocumentoRN::validarNivelAcesso
+            junk = rules.Validation()
+            junk.add(rules.NIVEL_ACESSO_INVALIDO)
+            junk.add(rules.nivel_nao_permitido_processo(protocolo()))
+            junk.raise_if_any()
+        numero = _text(struct, "Numero")
+        if numero is not None and not serie.numeracao_informada:
+            raise rules.sem_numeracao(serie.nome)
+        check = rules.Validation()
+        if data is not None:
+            try:
+                data_value = rules.parse_data(data)
+            except rules.SeiFault:
+                check.add(rules.DATA_PROTOCOLO_INVALIDA)
+            else:
+                if data_value > (today or dt.date.today()):
+                    check.add(rules.DATA_PROTOCOLO_FUTURA)
+                data = data_value.strftime("%d/%m/%Y")
         descricao, observacao = _text(struct, "Descricao"), _text(struct, "Observacao")
         check.length("Descrição", descricao, MAX_DESCRICAO)
-        check.length("Observação", observacao, MAX_OBSERVACAO)
         if own_nivel is None:
             nivel_value, hipotese_value = nivel, hipotese
         else:
@@ -279,6 +338,9 @@ class Planner:
                 check, own_nivel, _text(struct, "IdHipoteseLegal"), default=nivel
             )
         check.raise_if_any()
+        later = rules.Validation()  # stored after the protocolo's checks: met alone
+        later.length("Observação", observacao, MAX_OBSERVACAO)
+        later.raise_if_any()
         nome_arquivo, content, upload = self._content(state, tipo, struct)
         return DocumentoPlan(
             tipo=tipo,
@@ -306,16 +368,17 @@ class Planner:
             html = rules.stored_html(raw)
             rules.check_script(html, lambda: f"{state.new_protocolo_id():07d}")
             return None, html, None
-        sources = [s for s in (conteudo, mtom, id_arquivo) if s is not None]
-        if len(sources) > 1:
-            raise rules.SeiFault(rules.CONTEUDO_DUPLO)
         nome = _text(struct, "NomeArquivo")
-        if not sources and nome is None:
-            raise rules.SeiFault(rules.CONTEUDO_NAO_INFORMADO)
-        if id_arquivo is not None:
+        if nome is None and id_arquivo is None:
+            return None, b"", None  # a documento externo without a file, as SEI allows
+        chunked = id_arquivo is not None and (nome is None or (conteudo is None and mtom is None))
+        if nome is None and self.config.chunked_upload is ChunkedUpload.BROKEN:
+            # SEI 4.1.0 looks for the IdArquivo under an attribute that never got it (with a
+            # NomeArquivo it takes the name's path below instead: an empty file, "Anexo X vazio.")
+            raise rules.SeiFault(rules.ID_ANEXO, rules.INFRA_ERRO)
+        if chunked and self.config.chunked_upload is ChunkedUpload.WORKING:
+            assert id_arquivo is not None
             upload = state.uploads.get(int(id_arquivo)) if id_arquivo.isdigit() else None
-            if self.config.chunked_upload is ChunkedUpload.BROKEN:
-                raise rules.anexo_vazio(nome or (upload.nome if upload is not None else ""))
             if upload is None:
                 raise rules.not_found("Arquivo", id_arquivo)
             data = bytes(upload.data)
@@ -327,8 +390,8 @@ class Planner:
             nome = nome or upload.nome
             rules.check_extension(nome, self.extensions)
             return latin1_text(nome), data, upload
-        if nome is None:
-            raise rules.SeiFault(rules.NOME_ARQUIVO_NAO_INFORMADO)
+        # the name's path: SEI stores the inline content (an IdArquivo beside it is ignored)
+        assert nome is not None
         nome = latin1_text(nome).strip()
         rules.check_nome_anexo(nome, self.extensions)
         content = rules.decode_base64(conteudo or mtom or "")
@@ -337,14 +400,21 @@ class Planner:
         self._check_size(nome, len(content))
         return nome, content, None
 
-    def _check_size(self, nome: str, size: int) -> None:
-        """AnexoRN::validarNumTamanhoRN0867: the extension's own limit, else the general one."""
+    def size_message(self, nome: str, size: int | None) -> str | None:
+        """AnexoRN::validarNumTamanhoRN0867: the extension's own limit, else the general one
+        (``size`` None: a non-numeric Tamanho, above any limit as PHP 8 compares it)."""
         found = self.catalog.extensao(rules.extension_of(nome))
         if found is not None and found.tamanho_maximo_mb:
-            if size > found.tamanho_maximo_mb * 1024 * 1024:
-                raise rules.SeiFault(
+            if size is None or size > found.tamanho_maximo_mb * 1024 * 1024:
+                return (
                     f"O tamanho máximo permitido para arquivos {found.extensao.upper()} é "
                     f"{found.tamanho_maximo_mb}Mb."
                 )
-        elif size > self.max_bytes:
-            raise rules.tamanho_maximo(self.config.max_external_mb)
+        elif size is None or size > self.max_bytes:
+            return rules.tamanho_maximo(self.config.max_external_mb).message
+        return None
+
+    def _check_size(self, nome: str, size: int) -> None:
+        message = self.size_message(nome, size)
+        if message is not None:
+            raise rules.SeiFault(message)

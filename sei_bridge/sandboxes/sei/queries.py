@@ -298,21 +298,39 @@ def listar_andamentos(ops: Operations, call: SoapCall) -> Value:
         return Array("ArrayOfAndamento", "Andamento", items)
 
 
-def _page_size(call: SoapCall, name: str, default: int) -> int:
-    text = call.text(name)
-    if text is None:
-        return default
-    if not text.isdigit() or int(text) < 1:
-        raise rules.SeiFault(f"Valor [{text}] inválido para {name}.")
-    return int(text)
+def _number(text: str) -> float | None:
+    try:
+        return float(text.strip())
+    except ValueError:
+        return None
+
+
+def _paging(call: SoapCall) -> tuple[int, int]:
+    """SeiRN::listarContatosConectado's PaginaRegistros (1 when empty) and PaginaAtual (1
+    when empty), refused one by one with its words (lancarValidacao; seen on 4.1.0)."""
+    registros, atual = call.text("PaginaRegistros"), call.text("PaginaAtual")
+    per_page = 1
+    if registros is not None:
+        value = _number(registros)
+        if value is None or value <= 0 or value > 1000:
+            raise rules.SeiFault(
+                "O número de registros por página deve ser um valor entre 1 e 1000."
+            )
+        per_page = int(value)
+    page = 1
+    if atual is not None:
+        value = _number(atual)
+        if value is None or value < 1:
+            raise rules.SeiFault("Identificador da página atual inválido.")
+        page = int(value)
+    return per_page, page
 
 
 def listar_contatos(ops: Operations, call: SoapCall) -> Value:
     with ops.state.transaction():
         ops.permit(call.operation, ops.unidade(call))
         # With PaginaRegistros empty SEI answers ONE record (seen on 4.1.0).
-        per_page = _page_size(call, "PaginaRegistros", 1)
-        page = _page_size(call, "PaginaAtual", 1)
+        per_page, page = _paging(call)
         sigla, nome = call.text("Sigla"), call.text("Nome")
         cpf = "".join(ch for ch in call.text("Cpf") or "" if ch.isdigit())
         cnpj = "".join(ch for ch in call.text("Cnpj") or "" if ch.isdigit())

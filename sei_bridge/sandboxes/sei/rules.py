@@ -3,9 +3,9 @@ them that do not depend on the state (lengths, dates, content, extensions).
 
 Texts come from ../shared/reference/SEI-FACTS.md, the recorded exchanges with a real SEI
 4.1.0 and SEI 4.1.0's source (docs/sei-authentication.md for authentication, operation
-permissions and sigiloso); ``kind`` is the ``infra_tipo_excecao`` SEI sends with each. Where
-SEI's wording is not known (a few rarely hit cases) the text follows SEI's style and says so in
-a comment.
+permissions and sigiloso); ``kind`` is the ``infra_tipo_excecao`` SEI sends with each. Every
+text is SEI's own (found in its source, and seen on a real SEI 4.1.0 where a comment says so;
+tests/contract checks them against one), but for the sandbox's injected failure below.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ INFRA_ERRO = "INFRA_ERRO"
 #: texts for such failures vary (database, locks), so this one is the sandbox's, not SEI's
 INFRA_ERRO_INJECTED = "Erro de banco de dados: falha temporária no servidor do SEI."
 
+#: SeiUtilWS: the identificação from a host the serviço does not list (INFRA_ERRO)
 ACESSO_NEGADO = "Acesso negado."
 HIPOTESE_NAO_INFORMADA = "Hipótese Legal não informada."
 HIPOTESE_NAO_ENCONTRADA = "Hipótese Legal não encontrada."
@@ -46,9 +47,18 @@ DATA_EM_GERADO = "Não é possível informar a data para um documento gerado."
 DATA_NAO_INFORMADA = "Data do documento não informada."
 CORROMPIDO = "Conteúdo do arquivo corrompido."
 NOME_INTERESSADO = "Nome do Interessado vazio ou nulo."
+#: SeiRN::prepararParticipantes, an interessado with nothing to find it by (INFRA_ERRO)
+INTERESSADO_VAZIO = "Interessado vazio ou nulo."
 SEM_CRITERIO = "Nenhum critério informado para pesquisa de andamentos."
 SCRIPT = "Documento possui código de script oculto no conteúdo."
 NIVEL_NAO_PERMITIDO_TIPO = "Nível de acesso não permitido para este tipo de processo."
+
+
+def nivel_nao_permitido_processo(protocolo: str) -> str:
+    """DocumentoRN's second message for a junk NivelAcesso (seen on 4.1.0)."""
+    return f"Nível de acesso não permitido para o tipo do processo {protocolo}."
+
+
 JA_ABERTO = "Processo já está aberto na unidade atual."
 #: SEI before 4.1.0's "Anexo ... vazio." (recorded in SEI-FACTS.md); kept for the older mode
 ID_ANEXO = "Atributo [IdAnexo] não recebeu valor."
@@ -61,17 +71,47 @@ DOCUMENTO_SIGILOSO = (
     "A inclusão de documento sigiloso através de Web Services só é permitida se o processo "
     "também for sigiloso."
 )
-# Not seen on a real SEI: wording in SEI's style.
-TIPO_DOCUMENTO_INVALIDO = "Tipo do documento deve ser G (gerado) ou R (recebido)."
-PROCESSO_NAO_INFORMADO = "Processo do documento não informado."
-CONTEUDO_DUPLO = (
-    "Informe apenas um conteúdo para o documento (Conteudo, ConteudoMTOM ou IdArquivo)."
+#: SeiRN::incluirDocumentoControlado, neither IdProcedimento nor ProtocoloProcedimento
+#: (lancarValidacao: INFRA_VALIDACAO; seen on 4.1.0)
+PROCESSO_NAO_INFORMADO = "Processo não informado."
+#: SeiRN::incluirDocumentoControlado's checks of the content elements, in its order: each a
+#: ``throw new InfraException`` (INFRA_ERRO; seen on 4.1.0)
+NOME_ARQUIVO_EM_GERADO = "Não é possível informar o nome do arquivo para documento gerado."
+NOME_ARQUIVO_NAO_INFORMADO = "Nome do arquivo não informado para o conteúdo do documento externo."
+MTOM_EM_GERADO = (
+    "Para documento gerado não é possível informar o elemento ConteudoMTOM. Utilizar os "
+    "elementos Conteudo (Base64) ou ConteudoSecoes (Base64)."
 )
-CONTEUDO_NAO_INFORMADO = "Conteúdo do documento externo não informado."
-NOME_ARQUIVO_NAO_INFORMADO = "Nome do arquivo não informado."
-DATA_AUTUACAO_NAO_INFORMADA = "Data de autuação não informada."
-NUMERO_PROTOCOLO_NAO_INFORMADO = "Número do protocolo não informado."
-UNIDADES_NAO_INFORMADAS = "Nenhuma unidade de destino informada."
+CONTEUDO_E_MTOM = (
+    "Não é possível enviar documento externo utilizando os elementos Conteudo (Base64) e "
+    "ConteudoMTOM (Binário) ao mesmo tempo."
+)
+#: SeiRN::gerarProcedimentoConectado, right after the tipo and the operation permission
+#: (``throw new InfraException``: INFRA_ERRO; seen on 4.1.0)
+NUMERO_SEM_DATA_AUTUACAO = (
+    "Número do Protocolo somente deve ser informado em conjunto com a Data de Autuação."
+)
+DATA_AUTUACAO_SEM_NUMERO = (
+    "Data de Autuação somente deve ser informada em conjunto com o Número do Protocolo."
+)
+#: ProtocoloRN::validarDtaGeracaoRN0215 on DataAutuacao (INFRA_VALIDACAO; seen on 4.1.0)
+DATA_PROTOCOLO_INVALIDA = "Data do protocolo inválida."
+DATA_PROTOCOLO_FUTURA = "Data do protocolo não pode estar no futuro."
+#: SeiRN::enviarProcessoControlado (adicionarValidacao: INFRA_VALIDACAO; seen on 4.1.0)
+UNIDADES_NAO_INFORMADAS = "Nenhuma unidade informada para envio."
+#: AnexoRN on adicionarArquivo and adicionarConteudoArquivo (INFRA_VALIDACAO; seen on 4.1.0)
+NOME_ANEXO_NAO_INFORMADO = "Nome do anexo não informado."
+TAMANHO_ANEXO_NAO_INFORMADO = "Tamanho do anexo não informado."
+SEM_EXTENSAO = "Nome do arquivo não possui extensão."
+ARQUIVO_NAO_ENCONTRADO = "Arquivo não encontrado na base de dados."
+ARQUIVO_DE_OUTRA_UNIDADE = "Arquivo não foi adicionado pela unidade."
+ARQUIVO_JA_ATIVADO = "Arquivo já foi ativado."
+CONTEUDO_ARQUIVO_VAZIO = "Conteúdo para adição no arquivo vazio."
+CONTEUDO_EXCEDE = "Conteúdo do arquivo excede o tamanho definido."
+
+
+def arquivo_vazio(nome: str) -> str:
+    return f"Arquivo {nome} vazio."
 
 
 class SeiFault(Exception):
@@ -140,10 +180,9 @@ def unidade_nao_encontrada(id_unidade: str | None) -> SeiFault:
     return SeiFault(f"Unidade [{id_unidade or ''}] não encontrada.", INFRA_ERRO)
 
 
-def nao_aberto(protocolo: str, sigla_unidade: str | None = None) -> SeiFault:
-    """concluirProcesso's words (seen); incluirDocumento's name the unit."""
-    where = f"na unidade {sigla_unidade}." if sigla_unidade else "na unidade."
-    return SeiFault(f"Processo {protocolo} não está aberto {where}")
+def nao_aberto(protocolo: str) -> SeiFault:
+    """concluirProcesso's words (seen on 4.1.0)."""
+    return SeiFault(f"Processo {protocolo} não está aberto na unidade.")
 
 
 def sem_acesso(sigla_unidade: str, protocolo: str) -> SeiFault:
@@ -185,8 +224,43 @@ def sem_numeracao(nome_serie: str) -> SeiFault:
     return SeiFault(f"Documento com número preenchido mas o tipo {nome_serie} não tem numeração.")
 
 
-def tarefa_nao_permitida(id_tarefa: str | None) -> SeiFault:
-    return SeiFault(f"Tarefa [{id_tarefa or ''}] não pode ser lançada por web services.")
+def tipo_protocolo_invalido(tipo: str | None) -> SeiFault:
+    """SeiRN::incluirDocumentoControlado, a Tipo other than G or R, after the série and the
+    operation permission (lancarValidacao; seen on 4.1.0)."""
+    return SeiFault(f"Tipo do protocolo [{tipo or ''}] inválido.")
+
+
+def envio_nao_aberto(protocolo: str, sigla_unidade: str) -> str:
+    """SeiRN::enviarProcessoControlado's words for a processo not open in the unit (with
+    brackets, unlike concluirProcesso's); collected after "Nenhuma unidade informada para
+    envio." (seen on 4.1.0)."""
+    return f"Processo [{protocolo}] não está aberto na unidade [{sigla_unidade}]."
+
+
+#: SeiRN::lancarAndamentoControlado's checks of IdTarefa/IdTarefaModulo, in its order (each a
+#: ``throw new InfraException``: INFRA_ERRO; seen on 4.1.0)
+TAREFA_NAO_INFORMADA = "Nenhum identificador de tarefa informado."
+
+
+def tarefa_invalida(id_tarefa: str) -> SeiFault:
+    return SeiFault(f"Identificador de tarefa [{id_tarefa}] inválido.", INFRA_ERRO)
+
+
+def tarefa_modulo_nao_encontrada(modulo: str) -> SeiFault:
+    return SeiFault(f"Tarefa associada com o identificador [{modulo}] não encontrada.", INFRA_ERRO)
+
+
+def tarefa_reservada(id_tarefa: str) -> SeiFault:
+    """An IdTarefa below 1000 other than 65 (SEI's own tarefas)."""
+    return SeiFault(f"Identificador de tarefa [{id_tarefa}] reservado.", INFRA_ERRO)
+
+
+#: an andamento's atributos as AtributoAndamentoRN takes them (seen on 4.1.0): a Nome longer
+#: than 50 reaches the database, whose error SEI passes on (INFRA_ERRO)
+ATRIBUTO_SEM_NOME = "Nome não informado."
+MAX_VALOR_ATRIBUTO = 500
+MAX_NOME_ATRIBUTO = 50
+NOME_ATRIBUTO_LONGO = "Data too long for column 'nome' at row 1"
 
 
 def procedure_not_present(operation: str) -> str:
@@ -364,21 +438,26 @@ def check_nome_anexo(nome: str, allowed: frozenset[str]) -> None:
     """AnexoRN::validarStrNomeRN0228 on an inline file's name (as stored: a character outside
     Latin-1 arrives as ``&#N;``), then the allow-list; SEI 4.1 collects its messages."""
     check = Validation()
+    nome_anexo_messages(check, nome, allowed)
+    if "." not in nome:
+        check.add(SEM_EXTENSAO)  # said again by AnexoRN::validarNumTamanhoRN0867
+    check.raise_if_any()
+
+
+def nome_anexo_messages(check: Validation, nome: str, allowed: frozenset[str]) -> None:
+    """AnexoRN::validarStrNomeRN0228's messages on a file name (as stored)."""
     if "&#" in nome:
         check.add("Nome do anexo possui caracteres especiais.")
     if len(nome) > MAX_NOME_ANEXO:
         check.add(f"Nome do anexo possui tamanho superior a {MAX_NOME_ANEXO} caracteres.")
     extension = extension_of(nome)
     if "." not in nome:
-        # said twice by SEI 4.1.0 (AnexoRN, then the web-service check)
-        check.add("Nome do arquivo não possui extensão.")
-        check.add("Nome do arquivo não possui extensão.")
+        check.add(SEM_EXTENSAO)
     else:
         if extension in _SCRIPT_EXTENSIONS:
             check.add("Extensão do arquivo não permitida por restrição de segurança.")
         if extension not in allowed:
             check.add(f'Tipo do arquivo ".{extension}" não autorizado para inclusão via serviços.')
-    check.raise_if_any()
 
 
 def check_extension(nome_arquivo: str, allowed: frozenset[str]) -> None:

@@ -170,6 +170,10 @@ class SandboxState:
         self._next_protocolo += 1
         return value
 
+    def peek_numero(self, year: int) -> int:
+        """The number :meth:`new_numero` would give next (nothing used up)."""
+        return self._numeros.get(year, 0) + 1
+
     def new_numero(self, year: int) -> int:
         """The next number of SEI's per-year processo sequence."""
         value = self._numeros.get(year, 0) + 1

@@ -115,6 +115,55 @@ SECRET_CONTENT = b"CPF 123.456.789-09 conteudo sigiloso"
             "INFRA_ERRO",
             errors.SeiValidationFault,
         ),
+        # SEI 4.1.0's INFRA_ERRO answers to a Documento or Procedimento that can never pass
+        # (seen by tests/contract): permanent, never retried
+        *(
+            (operation, fault, "INFRA_ERRO", errors.SeiValidationFault)
+            for operation in ("incluirDocumento", "gerarProcedimento")
+            for fault in (
+                "Não é possível informar o nome do arquivo para documento gerado.",
+                "Nome do arquivo não informado para o conteúdo do documento externo.",
+                "Para documento gerado não é possível informar o elemento ConteudoMTOM. Utilizar "
+                "os elementos Conteudo (Base64) ou ConteudoSecoes (Base64).",
+                "Não é possível enviar documento externo utilizando os elementos Conteudo "
+                "(Base64) e ConteudoMTOM (Binário) ao mesmo tempo.",
+            )
+        ),
+        (
+            "gerarProcedimento",
+            "Número do Protocolo somente deve ser informado em conjunto com a Data de Autuação.",
+            "INFRA_ERRO",
+            errors.SeiValidationFault,
+        ),
+        (
+            "gerarProcedimento",
+            "Data de Autuação somente deve ser informada em conjunto com o Número do Protocolo.",
+            "INFRA_ERRO",
+            errors.SeiValidationFault,
+        ),
+        (
+            "gerarProcedimento",
+            "Interessado vazio ou nulo.",
+            "INFRA_ERRO",
+            errors.SeiValidationFault,
+        ),
+        *(
+            ("lancarAndamento", fault, "INFRA_ERRO", errors.SeiValidationFault)
+            for fault in (
+                "Identificador de tarefa [2] reservado.",
+                "Identificador de tarefa [abc] inválido.",
+                "Nenhum identificador de tarefa informado.",
+                "Tarefa associada com o identificador [X] não encontrada.",
+                "Tarefa não encontrada [99999].",
+                "Data too long for column 'nome' at row 1",
+            )
+        ),
+        (
+            "gerarProcedimento",
+            "Já existe um processo utilizando o número de protocolo SP156-1.",
+            None,
+            errors.SeiValidationFault,
+        ),
         (
             "gerarProcedimento",
             "Erro processando requisição: Deadlock found when trying to get lock.",

@@ -38,7 +38,7 @@ def test_command_options_become_the_config() -> None:
         [
             "--port", "0", "--faults", "lost=0.1,outage=5+2", "--seed", "9",
             "--wsdl-version", "3.0", "--chunked-upload", "working", "--encoding", "iso-8859-1",
-            "--deny", "gerarProcedimento+incluirDocumento", "--no-hipotese-legal",
+            "--operations", "gerarProcedimento+incluirDocumento", "--no-hipotese-legal",
         ]
     )  # fmt: skip
     config = cli._config(args)
@@ -46,7 +46,7 @@ def test_command_options_become_the_config() -> None:
     assert (config.seed, config.wsdl_version) == (9, "3.0")
     assert config.chunked_upload is ChunkedUpload.WORKING
     assert config.response_encoding is ResponseEncoding.LATIN1
-    assert config.denied_operations == {"gerarProcedimento", "incluirDocumento"}
+    assert config.allowed_operations == {"gerarProcedimento", "incluirDocumento"}
     assert not config.enforce_hipotese_legal
 
 

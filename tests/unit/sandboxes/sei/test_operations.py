@@ -47,15 +47,15 @@ def test_unknown_sistema_and_servico_are_refused_with_seis_words(sandbox: Harnes
     assert fault.message == "Serviço [errada] do sistema [SEI_BRIDGE] não encontrado."
 
 
-def test_a_denied_operation_answers_acesso_negado() -> None:
-    harness = Harness(denied_operations=frozenset({"gerarProcedimento"}))
-    assert harness.fault("gerarProcedimento", Procedimento=procedimento()).message == (
-        "Acesso negado."
-    )
-    assert harness.call("listarSeries")  # other operations still work
-    assert Harness(denied_operations=frozenset({"*"})).fault("listarSeries").message == (
-        "Acesso negado."
-    )
+def test_an_operation_missing_from_the_servico_is_refused_where_sei_checks_it() -> None:
+    # SEI has no "deny" list: an operation the serviço lacks answers "Nenhuma operação
+    # configurada ..." (SEI 4.1.0, tests/contract); the others still work
+    harness = Harness(allowed_operations=frozenset({"listarHipotesesLegais"}))
+    fault = harness.fault("gerarProcedimento", Procedimento=procedimento())
+    assert fault.message.startswith("Nenhuma operação configurada para [gerarProcedimento]")
+    assert fault.kind == INFRA_VALIDACAO
+    assert harness.call("listarHipotesesLegais")
+    assert harness.call("listarSeries")  # SEI checks no operation for it
 
 
 def _nenhuma(op: str, rest: str) -> str:
@@ -251,11 +251,18 @@ def test_field_lengths_count_characters_outside_latin1_as_references(sandbox: Ha
 def test_several_validation_messages_are_joined_by_a_literal_backslash_n(sandbox: Harness) -> None:
     fault = sandbox.fault(
         "gerarProcedimento",
-        Procedimento=procedimento(Especificacao="x" * 101, Observacao="y" * 1001),
+        Procedimento=procedimento(
+            Especificacao="x" * 101,
+            Observacao="y" * 1001,
+            NumeroProtocolo="SP156-9",
+            DataAutuacao="01/01/2099",
+        ),
     )
+    # (SEI 4.1.0, tests/contract): ProtocoloRN's messages in its order; the observação is
+    # checked after them, so it is not named
     assert fault.message == (
-        "Especificação possui tamanho superior a 100 caracteres.\\n"
-        "Observação possui tamanho superior a 1000 caracteres."
+        "Data do protocolo não pode estar no futuro.\\n"
+        "Especificação possui tamanho superior a 100 caracteres."
     )
     protocolo = sandbox.gerar()
     fault = sandbox.fault(
@@ -294,9 +301,36 @@ def test_tipo_g_and_r_date_rules(sandbox: Harness) -> None:
 
 def test_an_external_document_has_exactly_one_content_source(sandbox: Harness) -> None:
     protocolo = sandbox.gerar()
-    fault = sandbox.fault("incluirDocumento", Documento=_recebido(protocolo, IdArquivo="1"))
-    assert "apenas um conteúdo" in fault.message
+    # (SEI 4.1.0, tests/contract)
+    both = _recebido(protocolo, ConteudoMTOM=_b64(b"%PDF-1.4 outro"))
+    fault = sandbox.fault("incluirDocumento", Documento=both)
+    assert (fault.message, fault.kind) == (
+        "Não é possível enviar documento externo utilizando os elementos Conteudo (Base64) e "
+        "ConteudoMTOM (Binário) ao mesmo tempo.",
+        INFRA_ERRO,
+    )
     assert sandbox.state.processes()[0].documents == ()
+    # with a NomeArquivo SEI takes the inline content and ignores an IdArquivo beside it
+    sandbox.call("incluirDocumento", Documento=_recebido(protocolo, IdArquivo="1"))
+    (document,) = sandbox.state.processes()[0].documents
+    assert document.content == b"%PDF-1.4 comprovante"
+
+
+def test_an_external_document_may_have_no_file_but_content_needs_a_name(
+    sandbox: Harness,
+) -> None:
+    protocolo = sandbox.gerar()
+    # (SEI 4.1.0, tests/contract)
+    fault = sandbox.fault("incluirDocumento", Documento=_recebido(protocolo, NomeArquivo=None))
+    assert (fault.message, fault.kind) == (
+        "Nome do arquivo não informado para o conteúdo do documento externo.",
+        INFRA_ERRO,
+    )
+    sandbox.call(
+        "incluirDocumento", Documento=_recebido(protocolo, NomeArquivo=None, Conteudo=None)
+    )
+    (document,) = sandbox.state.processes()[0].documents
+    assert (document.nome_arquivo, document.content) == (None, b"")
 
 
 def test_extensions_outside_the_allow_list_are_refused(sandbox: Harness) -> None:
@@ -445,7 +479,10 @@ def test_numero_protocolo_is_a_lookup_key_but_not_idempotent(sandbox: Harness) -
     again = sandbox.call("consultarProcedimento", ProtocoloProcedimento=first)
     assert text(again, "IdProcedimento") == text(found, "IdProcedimento")
     fault = sandbox.fault("gerarProcedimento", Procedimento=procedimento(NumeroProtocolo="SP156-X"))
-    assert fault.message == "Data de autuação não informada."
+    assert (fault.message, fault.kind) == (  # (SEI 4.1.0, tests/contract)
+        "Número do Protocolo somente deve ser informado em conjunto com a Data de Autuação.",
+        INFRA_ERRO,
+    )
 
 
 # --- interessados and contatos --------------------------------------------------------------------
@@ -588,7 +625,8 @@ def test_lancar_andamento_accepts_tarefa_65_only_among_seis_own(sandbox: Harness
     )
     assert text(answer, "Descricao") == "Atualizado pelo SP156"
     fault = sandbox.fault("lancarAndamento", ProtocoloProcedimento=protocolo, IdTarefa="2")
-    assert fault.message == "Tarefa [2] não pode ser lançada por web services."
+    # (SEI 4.1.0, tests/contract)
+    assert (fault.message, fault.kind) == ("Identificador de tarefa [2] reservado.", INFRA_ERRO)
 
 
 # --- chunked upload -------------------------------------------------------------------------------
@@ -622,6 +660,9 @@ def test_chunked_upload_fails_at_incluir_documento_like_sei_4_1_0(sandbox: Harne
     doc = _recebido(protocolo, Conteudo=None, NomeArquivo="anexo.pdf", IdArquivo=id_arquivo)
     fault = sandbox.fault("incluirDocumento", Documento=doc)
     assert (fault.message, fault.kind) == ("Anexo anexo.pdf vazio.", INFRA_VALIDACAO)
+    doc = _recebido(protocolo, Conteudo=None, NomeArquivo=None, IdArquivo=id_arquivo)
+    fault = sandbox.fault("incluirDocumento", Documento=doc)  # (SEI 4.1.0, tests/contract)
+    assert (fault.message, fault.kind) == ("Atributo [IdAnexo] não recebeu valor.", INFRA_ERRO)
     assert sandbox.state.processes()[0].documents == ()
 
 
@@ -638,13 +679,43 @@ def test_working_chunked_upload_becomes_the_documento() -> None:
 
 
 def test_a_chunk_that_breaks_size_or_md5_is_corrupted(sandbox: Harness) -> None:
+    # (SEI 4.1.0, tests/contract): a first chunk of another size than announced is accepted
+    # (the file stays inactive), a chunk past the size exceeds it, a complete file must have
+    # its MD5
     fault = sandbox.fault(
-        "adicionarArquivo", Nome="a.pdf", Tamanho="3", Hash="0" * 32, Conteudo=_b64(b"abcd")
+        "adicionarArquivo", Nome="a.pdf", Tamanho="4", Hash="0" * 32, Conteudo=_b64(b"abcd")
     )
     assert fault.message == "Conteúdo do arquivo corrompido."
     id_arquivo = sandbox.call(
         "adicionarArquivo", Nome="a.pdf", Tamanho="4", Hash="0" * 32, Conteudo=_b64(b"ab")
     )
+    fault = sandbox.fault("adicionarConteudoArquivo", IdArquivo=id_arquivo, Conteudo=_b64(b"cde"))
+    assert fault.message == "Conteúdo do arquivo excede o tamanho definido."
     fault = sandbox.fault("adicionarConteudoArquivo", IdArquivo=id_arquivo, Conteudo=_b64(b"cd"))
     assert fault.message == "Conteúdo do arquivo corrompido."
     assert sandbox.state.uploads[int(str(id_arquivo))].data == bytearray(b"ab")
+
+
+def test_excluir_documento_only_by_its_unit_and_while_open_there(sandbox: Harness) -> None:
+    # (SEI 4.1.0: DocumentoRN::excluirRN0006 then AtividadeRN, seen by a call to a real SEI;
+    # the contract suite's sandbox WSDL has no excluirDocumento)
+    protocolo = sandbox.gerar()
+    documento = str(field(sandbox.incluir(protocolo), "DocumentoFormatado"))
+    sandbox.call(
+        "enviarProcesso",
+        ProtocoloProcedimento=protocolo,
+        UnidadesDestino=[UNIDADE_DEMAP],
+        SinManterAbertoUnidade="S",
+    )
+    fault = sandbox.fault("excluirDocumento", IdUnidade=UNIDADE_DEMAP, ProtocoloDocumento=documento)
+    assert (fault.message, fault.kind) == (
+        f"Documento {documento} somente pode ser excluído pela unidade geradora.",
+        INFRA_VALIDACAO,
+    )
+    sandbox.call("concluirProcesso", ProtocoloProcedimento=protocolo)
+    fault = sandbox.fault("excluirDocumento", ProtocoloDocumento=documento)
+    assert fault.message == (
+        f"Processo {protocolo} não possui andamento aberto na unidade SF/DIVCAD."
+    )
+    sandbox.call("reabrirProcesso", ProtocoloProcedimento=protocolo)
+    assert sandbox.call("excluirDocumento", ProtocoloDocumento=documento) == "1"
