@@ -60,7 +60,7 @@ def nivel_nao_permitido_processo(protocolo: str) -> str:
 
 
 JA_ABERTO = "Processo já está aberto na unidade atual."
-#: SEI before 4.1.0's "Anexo ... vazio." (recorded in SEI-FACTS.md); kept for the older mode
+#: incluirDocumento with an IdArquivo and no NomeArquivo (SEI 4.1.0, INFRA_ERRO)
 ID_ANEXO = "Atributo [IdAnexo] não recebeu valor."
 #: SeiRN::gerarProcedimentoInternoControlado and ::incluirDocumentoControlado (INFRA_VALIDACAO)
 PROCESSO_SIGILOSO = (
