@@ -31,7 +31,7 @@ from typing import Any, Final
 import requests
 import tenacity
 
-from sei_bridge import config, errors
+from sei_bridge import config, errors, scrub
 from sei_bridge.sigrc import attachments, models, parsing
 
 __all__ = [
@@ -82,8 +82,9 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
-def _erro(response: requests.Response) -> str:
-    """SIGRC's own one-line ``erro`` text, clipped (SIGRC writes it; it is not citizen data)."""
+def _erro(response: requests.Response, token: str) -> str:
+    """SIGRC's own one-line ``erro`` text, scrubbed: SIGRC writes it, but one that echoes the
+    request (a CPF, our token) must not carry it into our logs and store."""
     try:
         body = response.json()
     except ValueError:
@@ -92,7 +93,7 @@ def _erro(response: requests.Response) -> str:
     if not isinstance(text, str) or not text.strip():
         return ""
     line = " ".join(text.split())
-    return ": " + (line if len(line) <= _ERRO_MAX else line[: _ERRO_MAX - 1] + "…")
+    return ": " + scrub.scrub(line, secrets=(token,), limit=_ERRO_MAX)
 
 
 def _check_token(token: str) -> str:
@@ -384,7 +385,9 @@ class SigrcClient:
             )
         if status >= 500:
             raise errors.SigrcUnavailable(f"SIGRC failed {where} with HTTP {status}; retry later")
-        raise errors.SigrcError(f"SIGRC rejected {where} with HTTP {status}{_erro(response)}")
+        raise errors.SigrcError(
+            f"SIGRC rejected {where} with HTTP {status}{_erro(response, self._token)}"
+        )
 
     @staticmethod
     def _json(response: requests.Response, where: str) -> Any:
