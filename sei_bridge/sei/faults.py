@@ -345,7 +345,15 @@ def translate(operation: str, *, secrets: Sequence[str] = ()) -> Iterator[None]:
             operation=operation,
             fault=f"zeep validation: {path}",
         ) from exc
-    except (zeep.exceptions.XMLSyntaxError, zeep.exceptions.XMLParseError, etree.LxmlError) as exc:
+    except (
+        zeep.exceptions.XMLSyntaxError,
+        zeep.exceptions.XMLParseError,
+        # an answer with a DOCTYPE or entity declarations, refused unparsed (forbid_dtd,
+        # forbid_entities): as unreadable as a broken one, and the request was sent all the same
+        zeep.exceptions.DTDForbidden,
+        zeep.exceptions.EntitiesForbidden,
+        etree.LxmlError,
+    ) as exc:
         raise errors.SeiOutcomeUnknownError(
             f"SEI's answer to {operation} could not be read ({type(exc).__name__}): the request "
             "was sent, its outcome is unknown",

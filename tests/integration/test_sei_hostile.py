@@ -5,14 +5,24 @@ the log."""
 
 from __future__ import annotations
 
+import logging
 import traceback
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from sei_bridge import errors, scrub
+from sei_bridge import config, errors, mapping, scrub
+from sei_bridge.engine import Engine, RetryPolicy, SeiGuard
+from sei_bridge.sandboxes.sigrc import RunningSimulator
 from sei_bridge.sei.client import SeiClient
-from tests.support.hostile_sei import HostileSei, fault_envelope
+from sei_bridge.sigrc.client import SigrcClient
+from sei_bridge.sigrc.feed import FeedReader
+from sei_bridge.store import ActionKind, ActionState, Store
+from tests.fixtures.sigrc import SimulatorFactory
+from tests.support.hostile_sei import DTD_ANSWER, ENTITY_ANSWER, HostileSei, fault_envelope
 
+REPO = Path(__file__).resolve().parents[2]
 SERVICO = "identificacao-do-servico"
 SIGRC_TOKEN = "segredo-do-sigrc-fazenda"
 CPF, CNPJ = "123.456.789-09", "12.345.678/0001-95"
@@ -61,3 +71,66 @@ def test_an_ordinary_fault_keeps_seis_exact_words() -> None:
             id_unidade="110000123", protocolo_procedimento="99990.000001/2026-53"
         )
     assert caught.value.fault == text
+
+
+@pytest.mark.parametrize("answer", [DTD_ANSWER, ENTITY_ANSWER], ids=["doctype", "entities"])
+@pytest.mark.parametrize("status", [200, 500])
+def test_an_answer_with_a_doctype_or_entities_is_outcome_unknown(
+    answer: bytes, status: int
+) -> None:
+    with (
+        HostileSei([(status, answer)]) as sei,
+        pytest.raises(errors.SeiOutcomeUnknownError) as caught,
+    ):
+        _client(sei).listar_unidades()
+    assert caught.value.operation == "listarUnidades"
+    assert "could not be read" in str(caught.value)
+
+
+@pytest.fixture
+def sigrc(sigrc_simulator_factory: SimulatorFactory) -> RunningSimulator:
+    return sigrc_simulator_factory(token=SIGRC_TOKEN, requests=4, seed=7, hard_case_rate=0.0)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.from_url(f"sqlite:///{tmp_path}/ledger.db")
+    store.migrate()
+    yield store
+    store.close()
+
+
+def test_the_engine_keeps_a_doctype_answer_uncertain_without_a_traceback(
+    sigrc: RunningSimulator, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = config.load_settings(
+        environ={}, overrides={"work_dir": str(tmp_path / "work"), "sei_rate_limit": 0}
+    )
+    with HostileSei([(200, DTD_ANSWER)]) as sei:
+        engine = Engine(
+            store=store,
+            feed=FeedReader(SigrcClient(base_url=sigrc.base_url, token=SIGRC_TOKEN, orgao="SF")),
+            sigrc=SigrcClient(base_url=sigrc.base_url, token=SIGRC_TOKEN, orgao="SF"),
+            sei=_client(sei),
+            mappings=mapping.load_mappings(REPO / "mappings"),
+            settings=settings,
+            policy=RetryPolicy(initial=0.1, maximum=0.3, jitter=0.1, probe_delay=0.1),
+            guard=SeiGuard(rate_limit=0, fail_max=1000),
+            poll_interval=0.1,
+        )
+        with caplog.at_level(logging.INFO):
+            engine.sync_until_idle(max_seconds=4)
+        assert sei.calls >= 2  # the creation, then probes
+    opened = [
+        a
+        for protocolo in sigrc.state.protocolos()
+        for a in store.actions_of(protocolo)
+        if a.kind is ActionKind.OPEN
+    ]
+    assert opened
+    for action in opened:
+        # sent, answer unreadable: nothing is sent again before a probe proves it absent
+        assert action.state is ActionState.UNCERTAIN
+        assert "could not be read (DTDForbidden)" in (action.last_error or "")
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
