@@ -111,7 +111,7 @@ def download(
             f"{subject} advertises {anexo.tamanho_bytes} bytes, over the "
             f"{MAX_ANEXO_BYTES // (1024 * 1024)} MiB limit of the contract: ask SIGRC to fix it"
         )
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     final = dest_dir / local_name(protocolo, anexo)
     problem = ""
     for attempt in range(1, tries + 1):
