@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email.utils
+import http.client
 import logging
 import time
 import urllib.parse
@@ -406,9 +407,30 @@ class SigrcClient:
         try:
             yield from response.iter_content(chunk_size=attachments.CHUNK_SIZE)
         except requests.exceptions.RequestException as exc:
+            if _cut_short(exc):
+                raise attachments.BodyCutShort(
+                    f"the download of {subject} ended before its Content-Length"
+                ) from exc
             raise errors.SigrcUnavailable(
                 f"the download of {subject} broke off ({type(exc).__name__}); retry later"
             ) from exc
+
+
+def _cut_short(exc: BaseException) -> bool:
+    """True when ``exc`` (requests' ChunkedEncodingError, ...) comes from a body that ended
+    cleanly before its Content-Length (urllib3's IncompleteRead), not from a reset."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, http.client.IncompleteRead):
+            return True
+        stack.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        stack.extend(c for c in (current.__cause__, current.__context__) if c is not None)
+    return False
 
 
 def _wait_for_server(state: tenacity.RetryCallState) -> float:
