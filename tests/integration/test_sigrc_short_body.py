@@ -13,12 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from sei_bridge import errors
-from sei_bridge.engine import outcomes
+from sei_bridge import config, errors, mapping
+from sei_bridge.engine import Engine, outcomes
+from sei_bridge.sandboxes.sei import RunningSandbox
+from sei_bridge.sei.client import SeiClient
 from sei_bridge.sigrc import attachments, models
 from sei_bridge.sigrc.client import SigrcClient
-from sei_bridge.store import ActionKind
+from sei_bridge.sigrc.feed import FeedReader
+from sei_bridge.store import ActionKind, ActionState, Store
+from tests.fixtures.sigrc import SimulatorFactory
 
+REPO = Path(__file__).resolve().parents[2]
 TOKEN = "sigrc-test-token"
 PROTOCOLO = "2026-00000001"
 CONTENT = b"%PDF-1.4\n" + bytes(range(256)) * 400
@@ -111,3 +116,62 @@ def test_a_body_cut_short_once_is_downloaded_again(
     path = client.download_anexo(PROTOCOLO, ANEXO, tmp_path)
     assert path.read_bytes() == CONTENT
     assert server.gets == 2
+
+
+def test_the_engine_quarantines_attachments_always_cut_short_and_goes_idle(
+    sigrc_simulator_factory: SimulatorFactory, sei_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """The SIGRC simulator cutting every attachment short under its Content-Length: each is
+    downloaded DEFAULT_TRIES times per attempt, then quarantined as attachment-integrity; the
+    rest of each request goes on and the sync ends idle instead of retrying forever."""
+    sigrc = sigrc_simulator_factory(requests=6, seed=11, hard_case_rate=0.0)
+    sigrc.state.cut_attachments_short()
+    store = Store.from_url(f"sqlite:///{tmp_path}/ledger.db")
+    store.migrate()
+    settings = config.load_settings(
+        environ={}, overrides={"work_dir": str(tmp_path / "work"), "sei_rate_limit": 0}
+    )
+    sigrc_client = SigrcClient(base_url=sigrc.base_url, token=sigrc.token, orgao="SF")
+    sigla, servico = sei_sandbox.credentials
+    try:
+        report = Engine(
+            store=store,
+            feed=FeedReader(sigrc_client),
+            sigrc=sigrc_client,
+            sei=SeiClient(
+                endpoint_url=sei_sandbox.endpoint_url,
+                sigla_sistema=sigla,
+                identificacao_servico=servico,
+            ),
+            mappings=mapping.load_mappings(REPO / "mappings"),
+            settings=settings,
+            poll_interval=0.2,
+        ).sync_until_idle(max_seconds=60)
+        assert report.idle, report.to_text()
+        anexos = [
+            (protocolo, a)
+            for protocolo in sigrc.state.protocolos()
+            for a in store.actions_of(protocolo)
+            if a.kind is ActionKind.ANEXO
+        ]
+        integrity = [
+            (protocolo, a)
+            for protocolo, a in anexos
+            if (a.last_error or "").startswith("attachment-integrity: ")
+        ]
+        assert integrity, [a.last_error for _, a in anexos]
+        for protocolo, action in integrity:
+            assert action.state is ActionState.QUARANTINED
+            assert "ended short of its Content-Length" in (action.last_error or "")
+            assert sigrc.state.attachment_fetches(protocolo, action.source_id) == (
+                attachments.DEFAULT_TRIES
+            )
+        others = [
+            a
+            for protocolo in sigrc.state.protocolos()
+            for a in store.actions_of(protocolo)
+            if a.kind is not ActionKind.ANEXO
+        ]
+        assert others and all(a.state is ActionState.DONE for a in others)
+    finally:
+        store.close()
