@@ -36,7 +36,11 @@ MIN_SECRET = 6
 #: what a secret or credential becomes
 SECURE = "[secure]"
 
-_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|Token|Digest)(\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+# a credential is a whole word of 6 or more: "Token inválido" is SEI's Portuguese, not a token
+_AUTH_SCHEME = re.compile(
+    r"\b(Bearer|Basic|Token|Digest)(\s+)[A-Za-z0-9._~+/=-]{6,}(?![^\s\"'<>,;)\]])",
+    re.IGNORECASE,
+)
 _KEY_VALUE = re.compile(
     r"\b(access_token|api[_-]?key|token|senha|password|passwd|secret|chave)(\s*[=:]\s*)"
     r"[^\s&\"'<>,;]+",

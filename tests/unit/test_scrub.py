@@ -26,6 +26,7 @@ SIGRC_TOKEN = "tok-sigrc-quarenta"
         "Serviço [[secure]] do sistema [ADAPTER] não encontrado.",
         "Chave de Acesso inválida para o serviço [[secure]] do sistema [ADAPTER].",
         "Documento possui conteúdo não permitido (0004869).",
+        "Token inválido para a operação.",
         "Erro processando requisição: Deadlock found when trying to get lock.",
         "Nenhuma operação configurada para [gerarProcedimento] no serviço [[secure]] com tipo "
         "de processo [Comunicação: Pedido] na unidade [TESTE].",
