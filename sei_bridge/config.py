@@ -90,6 +90,12 @@ class Settings:
                 shown.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(shown)})"
 
+    def secret_values(self) -> tuple[str, ...]:
+        """The secrets set (SIGRC token, SEI identificação/Chave de Acesso, audit key), for the
+        clients to mask in whatever a server echoes back (:mod:`sei_bridge.scrub`)."""
+        values = (getattr(self, name) for name in sorted(_SECRETS))
+        return tuple(v for v in values if isinstance(v, str) and v)
+
     def require(self, *names: str) -> None:
         """Raise ConfigurationError naming every missing setting among ``names``."""
         missing = [n for n in names if getattr(self, n) in (None, "")]

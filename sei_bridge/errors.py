@@ -59,8 +59,10 @@ class SeiError(SeiBridgeError):
 
     ``operation`` is the SOAP operation (``gerarProcedimento``); ``fault`` is SEI's own text when
     SEI answered with a fault (SEI never echoes document content in faults, but may name a
-    protocolo or an id, which are not personal data); ``kind`` is the fault's
-    ``infra_tipo_excecao`` (``INFRA_VALIDACAO``, ``INFRA_ERRO``) when SEI sent one.
+    protocolo or an id, which are not personal data), scrubbed by :mod:`sei_bridge.scrub`: an
+    ordinary fault word for word, a long or hostile one cut at 500 characters with CPFs,
+    credentials and our secrets masked; ``kind`` is the fault's ``infra_tipo_excecao``
+    (``INFRA_VALIDACAO``, ``INFRA_ERRO``) when SEI sent one.
     """
 
     def __init__(

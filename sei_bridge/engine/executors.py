@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,11 +28,13 @@ from sei_bridge.store.types import Action, ActionKind, ActionState, LedgerEntry
 __all__ = [
     "DEFAULT_CATALOG_TTL",
     "DOCUMENT_KINDS",
+    "PRIVATE_DIR_MODE",
     "Executor",
     "ExtensionCatalog",
     "ProcessRef",
     "RequestLedger",
     "extension_of",
+    "private_folder",
 ]
 
 log = logging.getLogger(__name__)
@@ -145,6 +148,27 @@ def extension_of(nome_arquivo: str, tipo_conteudo: str) -> str:
         return suffix
     guessed = mimetypes.guess_extension(tipo_conteudo.split(";")[0].strip().lower()) or ""
     return guessed.lstrip(".")
+
+
+#: mode of the work directory and its folders: downloaded attachments hold citizens' data
+PRIVATE_DIR_MODE = 0o700
+
+
+def private_folder(folder: Path) -> Path:
+    """``folder`` (the work directory's ``anexos``), made readable by this user only.
+
+    Missing directories on the way are created 0700 (``mkdir(parents=True)`` would give them
+    the umask's mode). An existing ``folder`` is tightened to 0700, being ours alone; an
+    existing parent (the work directory may be a shared place) is left as it is.
+    """
+    missing = [d for d in (folder, *folder.parents) if not d.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        # mkdir's mode is reduced by the umask; a umask cannot widen it, chmod makes it exact
+        os.chmod(directory, PRIVATE_DIR_MODE)
+    if folder.stat().st_mode & 0o777 != PRIVATE_DIR_MODE:
+        os.chmod(folder, PRIVATE_DIR_MODE)
+    return folder
 
 
 class ExtensionCatalog:
@@ -301,8 +325,7 @@ class Executor:
         m = self.servico(p.servico)
         ref = self.process(action, ledger, m.unidade)
         self._check_attachment(p)
-        folder = self.work_dir / "anexos"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_folder(self.work_dir / "anexos")
         path = self.sigrc.download_anexo(action.protocolo, p.anexo, folder)
         try:
             conteudo = path.read_bytes()

@@ -50,6 +50,8 @@ class SeiClient:
     ``chunked_upload`` sends received documents by adicionarArquivo/adicionarConteudoArquivo and
     ``IdArquivo`` instead of inline ``Conteudo`` — a real SEI 4.1.0 refused every such
     incluirDocumento ("Atributo [IdAnexo] não recebeu valor."), so it is off by default.
+    ``secrets`` are the other secrets of ours (the SIGRC token, the audit key): masked, like
+    ``identificacao_servico``, should SEI ever echo them in a fault.
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class SeiClient:
         chunked_upload: bool = False,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         session: requests.Session | None = None,
+        secrets: Sequence[str] = (),
     ) -> None:
         if not endpoint_url:
             raise errors.ConfigurationError("missing SEI endpoint: set SEI_BRIDGE_SEI_URL")
@@ -89,6 +92,7 @@ class SeiClient:
                 "SiglaSistema": sigla_sistema,
                 "IdentificacaoServico": identificacao_servico,
             },
+            secrets=secrets,
         )
 
     @classmethod
@@ -104,6 +108,7 @@ class SeiClient:
             read_timeout=settings.sei_read_timeout,
             chunked_upload=settings.sei_chunked_upload,
             chunk_bytes=settings.sei_chunk_bytes,
+            secrets=settings.secret_values(),
         )
 
     def __repr__(self) -> str:

@@ -22,6 +22,12 @@ or with a trailing space included; "Chave de Acesso inválida para o serviço [Y
 [X]." and "Nenhuma operação configurada para [op] no serviço [Y] ..." name the serviço, which
 for a serviço authenticated by address is its credential). That name becomes ``[secure]`` in
 the exception and in the zeep fault kept as its cause. See docs/sei-authentication.md.
+
+Nor does anything else a hostile or broken SEI puts in a fault: the text is classified as SEI
+wrote it, then kept (in the exception's message and ``fault``, and in the zeep fault) through
+:func:`sei_bridge.scrub.scrub` — at most 500 characters, CPFs/CNPJs, e-mails, ``Bearer``
+tokens, token-like runs and every secret of ours masked. SEI's ordinary faults come out
+unchanged, word for word.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import urllib3.exceptions
 import zeep.exceptions
 from lxml import etree
 
-from sei_bridge import errors
+from sei_bridge import errors, scrub
 
 __all__ = [
     "INFRA_ERRO",
@@ -118,10 +124,14 @@ _PERMANENT: tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...] = tuple(
     )
 )
 
+#: characters of an ``infra_tipo_excecao`` kept (SEI's are 15)
+_KIND_CHARS = 40
+#: characters of each message of a fault that classification looks at
+_MATCHED_CHARS = 4000
+
 _NOT_FOUND = re.compile(r"^(Processo|Procedimento|Documento) \[?.*\]? ?não encontrad[oa]")
 
 
-_MIN_SECRET = 6
 #: SEI's authentication faults that name the serviço: "Serviço [Y] do sistema [X] não
 #: encontrado." / "... não possui autenticação por Endereço|Chave de Acesso." and "Chave de
 #: Acesso inválida para o serviço [Y] do sistema [X]." (SEI 4.1 SeiUtilWS::__call__).
@@ -139,13 +149,14 @@ _SERVICE_OF_OPERATION = re.compile(
 
 def redact_fault(fault: str, secrets: Sequence[str] = ()) -> str:
     """SEI's fault text without credentials: the serviço SEI names in its authentication faults
-    and any of ``secrets`` become ``[secure]``."""
+    and any of ``secrets`` (of at least :data:`sei_bridge.scrub.MIN_SECRET` characters: a very
+    short value would garble SEI's words; real keys are 72) become ``[secure]``. The text is
+    neither bounded nor masked otherwise: :func:`classify_fault` does that."""
     text = _ECHOED_SERVICE.sub(r"\1[[secure]]\2", fault)
     text = _SERVICE_OF_OPERATION.sub(r"\1[[secure]]\2", text)
     for secret in secrets:
-        # A very short value would garble SEI's words; real keys are long (72 characters).
-        if len(secret) >= _MIN_SECRET:
-            text = text.replace(secret, "[secure]")
+        if len(secret) >= scrub.MIN_SECRET:
+            text = text.replace(secret, scrub.SECURE)
     return text
 
 
@@ -157,7 +168,8 @@ def fault_kind(detail: Any) -> str | None:
         key = item.findtext("key") or item.findtext("{*}key")
         if key and key.strip() == "infra_tipo_excecao":
             value = item.findtext("value") or item.findtext("{*}value")
-            return value.strip() if value else None
+            # printed in messages: a hostile value must not carry anything in
+            return scrub.scrub(value.strip(), limit=_KIND_CHARS) if value else None
     return None
 
 
@@ -169,11 +181,17 @@ def _first_line(fault: str) -> str:
 def classify_fault(operation: str, fault: str, kind: str | None) -> errors.SeiError:
     """The exception for a SOAP fault SEI answered to ``operation``.
 
-    ``fault`` is SEI's faultstring, kept exactly in the exception's ``fault``; ``kind`` is
-    ``infra_tipo_excecao`` (``INFRA_VALIDACAO``, ``INFRA_ERRO`` or None).
+    ``fault`` is SEI's faultstring (credentials already redacted, see :func:`redact_fault`),
+    classified whole; ``kind`` is ``infra_tipo_excecao`` (``INFRA_VALIDACAO``, ``INFRA_ERRO``
+    or None). The exception's ``fault`` and message carry it scrubbed
+    (:func:`sei_bridge.scrub.scrub`): an ordinary fault exactly as SEI wrote it, a long or
+    hostile one bounded and without personal data or token-like values.
     """
+    whole = fault.strip().replace("\\n", "\n")
+    # SEI's own messages are short; the cap keeps a hostile megabyte from costing much matching
+    messages = [m.strip()[:_MATCHED_CHARS] for m in whole.splitlines() if m.strip()] or [""]
+    fault = scrub.scrub(fault)
     text = fault.strip()
-    messages = [m.strip() for m in text.replace("\\n", "\n").splitlines() if m.strip()] or [""]
     if any(p.search(m) for p in _ACCESS_DENIED for m in messages):
         return errors.SeiAccessDenied(
             f"SEI refused the credentials or permissions for {operation}: {text} "
@@ -310,8 +328,10 @@ def classify_request_error(operation: str, exc: requests.RequestException) -> er
 def translate(operation: str, *, secrets: Sequence[str] = ()) -> Iterator[None]:
     """Run one SEI call, turning zeep and requests errors into :mod:`sei_bridge.errors`.
 
-    ``secrets`` (the IdentificacaoServico) are blanked out of SEI's fault text should SEI echo
-    them, on top of the known echo in "Serviço [...] do sistema [...] não encontrado.".
+    ``secrets`` (the IdentificacaoServico, and any other secret of ours: the SIGRC token) are
+    blanked out of SEI's fault text should SEI echo them, on top of the known echo in
+    "Serviço [...] do sistema [...] não encontrado."; the text is then scrubbed
+    (:func:`classify_fault`).
     """
     try:
         yield
@@ -322,12 +342,12 @@ def translate(operation: str, *, secrets: Sequence[str] = ()) -> Iterator[None]:
         if exc.code is None and text == "Unknown fault occured":
             # zeep's words for "HTTP 500 with XML but no Fault element".
             raise classify_http_status(operation, 500) from exc
-        redacted = redact_fault(text, secrets)
-        if redacted != text:
+        error = classify_fault(operation, redact_fault(text, secrets), fault_kind(exc.detail))
+        if error.fault != text:
             # The fault is kept as __cause__, and a logged traceback prints its message.
-            exc.message = redacted
-            exc.args = (redacted,)
-        raise classify_fault(operation, redacted, fault_kind(exc.detail)) from exc
+            exc.message = error.fault
+            exc.args = (error.fault,)
+        raise error from exc
     except zeep.exceptions.TransportError as exc:
         raise classify_http_status(operation, int(exc.status_code or 0)) from exc
     except requests.RequestException as exc:
@@ -342,7 +362,15 @@ def translate(operation: str, *, secrets: Sequence[str] = ()) -> Iterator[None]:
             operation=operation,
             fault=f"zeep validation: {path}",
         ) from exc
-    except (zeep.exceptions.XMLSyntaxError, zeep.exceptions.XMLParseError, etree.LxmlError) as exc:
+    except (
+        zeep.exceptions.XMLSyntaxError,
+        zeep.exceptions.XMLParseError,
+        # an answer with a DOCTYPE or entity declarations, refused unparsed (forbid_dtd,
+        # forbid_entities): as unreadable as a broken one, and the request was sent all the same
+        zeep.exceptions.DTDForbidden,
+        zeep.exceptions.EntitiesForbidden,
+        etree.LxmlError,
+    ) as exc:
         raise errors.SeiOutcomeUnknownError(
             f"SEI's answer to {operation} could not be read ({type(exc).__name__}): the request "
             "was sent, its outcome is unknown",

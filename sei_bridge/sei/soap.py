@@ -49,7 +49,8 @@ class SoapService:
     """SEI's web service as described by one WSDL (a URL or a path), called at ``endpoint_url``.
 
     ``credentials`` (SiglaSistema, IdentificacaoServico) are added to every call that has those
-    parts; they are never logged.
+    parts; they are never logged. ``secrets``: other values of ours (the SIGRC token) that,
+    like the IdentificacaoServico, must never come back out in a fault SEI echoes them in.
     """
 
     def __init__(
@@ -59,13 +60,15 @@ class SoapService:
         wsdl: str,
         transport: SeiTransport,
         credentials: Mapping[str, str],
+        secrets: Sequence[str] = (),
     ) -> None:
         self.endpoint_url = endpoint_url
         self.wsdl = wsdl
         self._transport = transport
         self._credentials = dict(credentials)
-        self._secrets = tuple(
-            value for name, value in credentials.items() if name == "IdentificacaoServico"
+        self._secrets = (
+            *(value for name, value in credentials.items() if name == "IdentificacaoServico"),
+            *secrets,
         )
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None

@@ -8,9 +8,12 @@ destination therefore sees either nothing or the complete, verified file.
 
 A mismatch (SIGRC served other bytes than it advertises, or a truncated body) is retried a few
 times, since a proxy or a write still in progress may be the cause, then becomes
-:class:`~sei_bridge.errors.AttachmentIntegrityError`, which the engine quarantines. Network
-failures are not mismatches: they propagate as :class:`~sei_bridge.errors.SigrcUnavailable` from
-the chunk source and the action is retried later.
+:class:`~sei_bridge.errors.AttachmentIntegrityError`, which the engine quarantines. A body that
+ends before its own Content-Length (the server closed it cleanly, short) is such a truncated
+body: the chunk source raises :class:`BodyCutShort` and it counts as a mismatch — retried as a
+network failure, it would be downloaded short again forever. Network failures are not
+mismatches: they propagate as :class:`~sei_bridge.errors.SigrcUnavailable` from the chunk source
+and the action is retried later.
 
 This module knows nothing of HTTP: the client hands it a *chunk source*, a callable that opens
 one download and yields its chunks.
@@ -34,6 +37,7 @@ __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_TRIES",
     "MAX_ANEXO_BYTES",
+    "BodyCutShort",
     "ChunkSource",
     "download",
     "local_name",
@@ -54,6 +58,13 @@ ChunkSource = Callable[[], contextlib.AbstractContextManager[Iterable[bytes]]]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
+class BodyCutShort(errors.SigrcUnavailable):
+    """Raised by a chunk source whose body ended before the Content-Length its server announced.
+
+    A SigrcUnavailable for any caller that does not know better; :func:`download` counts it
+    as a mismatch, so an attachment always served short ends in an integrity error."""
+
+
 def local_name(protocolo: str, anexo: models.Anexo) -> str:
     """The file name an attachment is stored under: built from ids only.
 
@@ -72,14 +83,20 @@ def _fetch_once(source: ChunkSource, anexo: models.Anexo, tmp: Path) -> str | No
     digest = hashlib.sha256()
     size = 0
     with source() as chunks, tmp.open("wb") as out:
-        for chunk in chunks:
-            size += len(chunk)
-            if size > anexo.tamanho_bytes:
-                # stop reading at once: a server sending more than it advertised could send
-                # anything, and we will not keep it
-                return f"more than the advertised {anexo.tamanho_bytes} bytes"
-            digest.update(chunk)
-            out.write(chunk)
+        try:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > anexo.tamanho_bytes:
+                    # stop reading at once: a server sending more than it advertised could
+                    # send anything, and we will not keep it
+                    return f"more than the advertised {anexo.tamanho_bytes} bytes"
+                digest.update(chunk)
+                out.write(chunk)
+        except BodyCutShort:
+            return (
+                f"a body that ended short of its Content-Length after {size} of the advertised "
+                f"{anexo.tamanho_bytes} bytes"
+            )
         out.flush()
         os.fsync(out.fileno())
     if size != anexo.tamanho_bytes:
@@ -111,7 +128,7 @@ def download(
             f"{subject} advertises {anexo.tamanho_bytes} bytes, over the "
             f"{MAX_ANEXO_BYTES // (1024 * 1024)} MiB limit of the contract: ask SIGRC to fix it"
         )
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     final = dest_dir / local_name(protocolo, anexo)
     problem = ""
     for attempt in range(1, tries + 1):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email.utils
+import http.client
 import logging
 import time
 import urllib.parse
@@ -31,7 +32,7 @@ from typing import Any, Final
 import requests
 import tenacity
 
-from sei_bridge import config, errors
+from sei_bridge import config, errors, scrub
 from sei_bridge.sigrc import attachments, models, parsing
 
 __all__ = [
@@ -82,8 +83,9 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
-def _erro(response: requests.Response) -> str:
-    """SIGRC's own one-line ``erro`` text, clipped (SIGRC writes it; it is not citizen data)."""
+def _erro(response: requests.Response, token: str) -> str:
+    """SIGRC's own one-line ``erro`` text, scrubbed: SIGRC writes it, but one that echoes the
+    request (a CPF, our token) must not carry it into our logs and store."""
     try:
         body = response.json()
     except ValueError:
@@ -92,7 +94,7 @@ def _erro(response: requests.Response) -> str:
     if not isinstance(text, str) or not text.strip():
         return ""
     line = " ".join(text.split())
-    return ": " + (line if len(line) <= _ERRO_MAX else line[: _ERRO_MAX - 1] + "…")
+    return ": " + scrub.scrub(line, secrets=(token,), limit=_ERRO_MAX)
 
 
 def _check_token(token: str) -> str:
@@ -384,7 +386,9 @@ class SigrcClient:
             )
         if status >= 500:
             raise errors.SigrcUnavailable(f"SIGRC failed {where} with HTTP {status}; retry later")
-        raise errors.SigrcError(f"SIGRC rejected {where} with HTTP {status}{_erro(response)}")
+        raise errors.SigrcError(
+            f"SIGRC rejected {where} with HTTP {status}{_erro(response, self._token)}"
+        )
 
     @staticmethod
     def _json(response: requests.Response, where: str) -> Any:
@@ -403,9 +407,30 @@ class SigrcClient:
         try:
             yield from response.iter_content(chunk_size=attachments.CHUNK_SIZE)
         except requests.exceptions.RequestException as exc:
+            if _cut_short(exc):
+                raise attachments.BodyCutShort(
+                    f"the download of {subject} ended before its Content-Length"
+                ) from exc
             raise errors.SigrcUnavailable(
                 f"the download of {subject} broke off ({type(exc).__name__}); retry later"
             ) from exc
+
+
+def _cut_short(exc: BaseException) -> bool:
+    """True when ``exc`` (requests' ChunkedEncodingError, ...) comes from a body that ended
+    cleanly before its Content-Length (urllib3's IncompleteRead), not from a reset."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, http.client.IncompleteRead):
+            return True
+        stack.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        stack.extend(c for c in (current.__cause__, current.__context__) if c is not None)
+    return False
 
 
 def _wait_for_server(state: tenacity.RetryCallState) -> float:

@@ -14,6 +14,11 @@ the write lock over at once. ``busy_timeout`` still covers another process on th
 PostgreSQL (several workers) through psycopg 3: READ COMMITTED, pre-ping to survive restarts,
 a pool sized by the caller for the dispatcher's threads.
 
+The store holds whole SIGRC events, CPFs and texts included: a SQLite database file is
+created readable and writable by its owner only (0600), before SQLite opens it, and SQLite
+gives its ``-wal`` and ``-shm`` files the database file's mode. An existing database readable
+by others is used as it is, with a warning (see README, "Protecting the store").
+
 SQLAlchemy is created with ``hide_parameters=True``: its exceptions and logs never carry bound
 values, which may be personal data. StoreError messages keep only the first line of the
 driver's message (PostgreSQL's DETAIL line can quote a row).
@@ -23,8 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import stat
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +46,7 @@ from sei_bridge import errors
 __all__ = [
     "DEFAULT_POOL_SIZE",
     "SQLITE_BUSY_TIMEOUT_MS",
+    "SQLITE_FILE_MODE",
     "Database",
     "insert_for",
     "translate_errors",
@@ -118,6 +127,34 @@ def _normalise_url(raw: str) -> URL:
     raise errors.ConfigurationError(f"unsupported database {backend!r}: {_URL_HELP}")
 
 
+#: mode of a SQLite database file sei-bridge creates (its -wal/-shm files get the same)
+SQLITE_FILE_MODE = 0o600
+
+
+def _prepare_sqlite_file(database: str) -> None:
+    """Create the database file 0600 if missing; warn when an existing one is readable by
+    others. A directory that does not exist is left for SQLite to report."""
+    path = Path(database)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            log.warning(
+                "the SQLite store %s is readable by other users (mode %03o) and holds personal "
+                "data: chmod 600 it and its -wal/-shm files (see README, Protecting the store)",
+                path,
+                mode,
+            )
+        return
+    except OSError:
+        return
+    try:
+        os.fchmod(fd, SQLITE_FILE_MODE)  # exact, whatever the umask
+    finally:
+        os.close(fd)
+
+
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # SQLAlchemy emits BEGIN itself (see _on_sqlite_begin); the driver must not.
     dbapi_connection.isolation_level = None
@@ -165,6 +202,8 @@ class Database:
                 "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
             }
             options["poolclass"] = sa.pool.QueuePool
+            if parsed.database and not parsed.database.startswith("file:"):
+                _prepare_sqlite_file(parsed.database)
         else:
             options["pool_pre_ping"] = True
             options["connect_args"] = {

@@ -213,7 +213,9 @@ class SigrcApp:
             ("Content-Type", attachment.tipo_conteudo),
             ("Content-Length", str(len(content))),
         ]
-        chunks = (content[i : i + _CHUNK] for i in range(0, len(content), _CHUNK))
+        # cut short: waitress closes the connection when the body ends before Content-Length
+        sent = content[: len(content) // 2] if attachment.short else content
+        chunks = (sent[i : i + _CHUNK] for i in range(0, len(sent), _CHUNK))
         return 200, headers, chunks
 
     def _processo_sei(

@@ -7,7 +7,8 @@
   second. Writes are caught up lazily from the clock whenever the state is read, so a manual
   clock makes schedules exact and no background thread is needed.
 - **Hazards**, random and seeded (``SimulatorConfig``) or on purpose (:meth:`fail_next`,
-  :meth:`duplicate`, :meth:`corrupt_attachment`, ``write_event(delay=...)``).
+  :meth:`duplicate`, :meth:`corrupt_attachment`, :meth:`cut_attachments_short`,
+  ``write_event(delay=...)``).
 - **Inspection** for tests: what was written and when it became visible, how often each event
   was served, every PUT of ``processo-sei``, overloads and corrupted attachments served.
 
@@ -104,6 +105,8 @@ class Attachment:
     tipo_conteudo: str
     content: bytes = field(repr=False)
     corrupted: bool
+    #: serve only the first half of ``content`` under its full Content-Length, then close
+    short: bool = False
 
 
 @dataclass(slots=True)
@@ -170,6 +173,8 @@ class SimulatorState:
         self._failures: deque[Overload] = deque()
         self._overloads: Counter[int] = Counter()
         self._corrupt_served = 0
+        #: attachment fetches still to be cut short; None: every one
+        self._short_left: int | None = 0
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -348,6 +353,13 @@ class SimulatorState:
 
     # --- what the HTTP layer serves --------------------------------------------------------
 
+    def cut_attachments_short(self, count: int | None = None) -> None:
+        """Serve the next ``count`` attachment fetches (None: every one from now on; 0: none)
+        with only half their bytes under their full Content-Length, as a server that closes
+        the body early does."""
+        with self._lock:
+            self._short_left = count
+
     def take_overload(self) -> Overload | None:
         """The refusal to play for this call, if any (forced ones first, then random)."""
         with self._lock:
@@ -444,11 +456,14 @@ class SimulatorState:
             if corrupted:
                 stored.corrupt_left -= 1
                 self._corrupt_served += 1
+            short = self._short_left is None or self._short_left > 0
+            if self._short_left:
+                self._short_left -= 1
         # Rendering a few megabytes takes milliseconds: not under the lock.
         content = stored.data if stored.file is None else stored.file.content()
         assert content is not None
         return Attachment(
-            stored.tipo_conteudo, _corrupt(content) if corrupted else content, corrupted
+            stored.tipo_conteudo, _corrupt(content) if corrupted else content, corrupted, short
         )
 
     def record_processo_sei(

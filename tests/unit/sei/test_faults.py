@@ -14,7 +14,7 @@ import requests
 import responses
 import urllib3.exceptions
 
-from sei_bridge import errors
+from sei_bridge import config, errors
 from sei_bridge.sei import faults, types
 from sei_bridge.sei.client import SeiClient
 from tests.unit.sei import recorded
@@ -472,3 +472,36 @@ def test_fault_text_may_name_ids_but_message_never_quotes_the_envelope(
     exc = _incluir(client)
     assert isinstance(exc, errors.SeiValidationFault)
     assert "99990.999999/2026-00" in str(exc)
+
+
+def test_every_configured_secret_is_masked_in_seis_faults(sei_http: responses.RequestsMock) -> None:
+    """SEI echoing our SIGRC token or audit key (which it never received from us, but a proxy or
+    a misconfigured SEI might have): from_settings hands the client every secret set."""
+    sigrc_token, audit_key = "segredo-do-sigrc", "chave-de-auditoria"
+    sei_http.add(
+        responses.POST,
+        recorded.ENDPOINT,
+        status=500,
+        body=(
+            '<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV='
+            '"http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body><SOAP-ENV:Fault>'
+            f"<faultcode>SOAP-ENV:Server</faultcode><faultstring>Falha: {sigrc_token} "
+            f"{audit_key} {recorded.IDENTIFICACAO}</faultstring></SOAP-ENV:Fault>"
+            "</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+        ).encode(),
+        content_type="text/xml; charset=utf-8",
+    )
+    settings = config.load_settings(
+        {
+            "SEI_BRIDGE_SEI_URL": recorded.ENDPOINT,
+            "SEI_BRIDGE_SEI_SIGLA_SISTEMA": recorded.SIGLA,
+            "SEI_BRIDGE_SEI_IDENTIFICACAO_SERVICO": recorded.IDENTIFICACAO,
+            "SEI_BRIDGE_SIGRC_TOKEN": sigrc_token,
+            "SEI_BRIDGE_AUDIT_KEY": audit_key,
+        }
+    )
+    with pytest.raises(errors.SeiInfrastructureFault) as caught:
+        SeiClient.from_settings(settings).listar_unidades()
+    assert caught.value.fault == "Falha: [secure] [secure] [secure]"
+    shown = "".join(traceback.format_exception(caught.value))
+    assert sigrc_token not in shown and audit_key not in shown

@@ -292,3 +292,16 @@ def test_put_processo_sei_409_is_a_conflict_naming_the_protocolo(
     with pytest.raises(errors.SigrcConflict, match=f"solicitação {PROTOCOLO} \\(409\\)"):
         client.put_processo_sei(PROTOCOLO, "6017.2026/0009999-9")
     assert len(mock.calls) == 1
+
+
+def test_an_erro_echoing_personal_data_or_the_token_is_scrubbed_and_bounded(
+    mock: responses.RequestsMock, client: SigrcClient
+) -> None:
+    echoed = f"pedido inválido: cpf=123.456.789-09 Authorization: Bearer {TOKEN} " + "x" * 5000
+    mock.get(EVENTOS, status=422, json={"erro": echoed})
+    with pytest.raises(errors.SigrcError) as info:
+        client.fetch_events(apos=0)
+    text = str(info.value)
+    assert TOKEN not in text and "123.456.789-09" not in text
+    assert "pedido inválido: cpf=[CPF]" in text
+    assert text.endswith("characters cut]") and len(text) < 400

@@ -328,3 +328,18 @@ def test_wrong_settings_are_refused_with_the_setting_named(bad: dict[str, object
 
 def test_the_token_is_not_in_the_repr() -> None:
     assert "s3cret" not in repr(SimulatorConfig(token="s3cret"))
+
+
+def test_attachments_are_cut_short_the_given_number_of_fetches_or_until_told() -> None:
+    state = _state(ManualClock())
+    request = _request(files=True)
+    state.add_request(request)
+    file = request.files[0]
+    fetch = lambda: state.fetch_attachment(request.protocolo, file.id_anexo)  # noqa: E731
+    assert fetch().short is False  # type: ignore[union-attr]
+    state.cut_attachments_short(2)
+    assert [fetch().short for _ in range(3)] == [True, True, False]  # type: ignore[union-attr]
+    state.cut_attachments_short()
+    assert all(fetch().short for _ in range(5))  # type: ignore[union-attr]
+    state.cut_attachments_short(0)
+    assert fetch().short is False  # type: ignore[union-attr]
