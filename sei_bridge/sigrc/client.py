@@ -21,6 +21,7 @@ import contextlib
 import datetime as dt
 import email.utils
 import logging
+import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
@@ -56,6 +57,9 @@ MAX_PAGE_SIZE: Final = 500
 #: wait before retrying a 429/503 that came without a usable Retry-After (doubles per try)
 _FALLBACK_RETRY_AFTER = 2.0
 _ERRO_MAX = 200
+#: the longest server-given delay believed at all (seconds); anything longer is this long
+_MAX_SERVER_DELAY = 24 * 3600
+_DELTA_SECONDS = re.compile(r"[0-9]+", re.ASCII)
 
 
 class _Overloaded(errors.SigrcUnavailable):
@@ -67,19 +71,24 @@ class _Overloaded(errors.SigrcUnavailable):
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    """Retry-After in seconds (delta-seconds or HTTP-date), None when absent or unreadable."""
+    """Retry-After in seconds (delta-seconds or HTTP-date), None when absent or unreadable,
+    at most :data:`_MAX_SERVER_DELAY` (the engine's policy clamps it further)."""
     value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
-    if value.isdigit():
-        return float(value)
+    if _DELTA_SECONDS.fullmatch(value):
+        # ASCII digits only ("²" and "٣" pass str.isdigit()); 400 digits must not overflow
+        digits = value.lstrip("0") or "0"
+        delta = int(digits) if len(digits) <= 9 else _MAX_SERVER_DELAY
+        return float(min(delta, _MAX_SERVER_DELAY))
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    return min(max(0.0, seconds), float(_MAX_SERVER_DELAY))
 
 
 def _erro(response: requests.Response) -> str:

@@ -126,6 +126,35 @@ def test_a_retry_after_longer_than_allowed_is_not_waited_for(
     assert sleeps == [] and len(mock.calls) == 1
 
 
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("9" * 400, 86400.0),  # float("9"*400) is inf: it overflowed the next attempt's time
+        ("9" * 5000, 86400.0),  # past int()'s digit limit
+        ("0000000000000000000012", 12.0),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 86400.0),  # would park the item until then
+        ("Mon, 01 Jan 1990 00:00:00 GMT", 0.0),
+        ("²", None),  # isdigit() is True and float() raises
+        ("١٢", None),  # Arabic-Indic digits: isdigit() is True and float() reads 12
+        ("12.5", None),
+        ("-5", None),
+        ("soon", None),
+    ],
+)
+def test_retry_after_is_parsed_strictly_and_clamped(
+    mock: responses.RequestsMock,
+    client: SigrcClient,
+    sleeps: list[float],
+    header: str,
+    expected: float | None,
+) -> None:
+    mock.get(EVENTOS, status=503, headers={"Retry-After": header})
+    with pytest.raises(errors.SigrcUnavailable) as info:
+        client.fetch_events(apos=0)
+    assert info.value.retry_after == expected
+    assert all(0 <= s <= 300 for s in sleeps)
+
+
 def test_overload_without_retry_after_backs_off(
     mock: responses.RequestsMock, client: SigrcClient, sleeps: list[float]
 ) -> None:
