@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email.utils
+import json
 import logging
 import re
 import time
@@ -32,7 +33,7 @@ from typing import Any, Final
 import requests
 import tenacity
 
-from sei_bridge import config, errors
+from sei_bridge import chars, config, errors
 from sei_bridge.sigrc import attachments, models, parsing
 
 __all__ = [
@@ -91,16 +92,36 @@ def _retry_after(response: requests.Response) -> float | None:
     return min(max(0.0, seconds), float(_MAX_SERVER_DELAY))
 
 
-def _erro(response: requests.Response) -> str:
-    """SIGRC's own one-line ``erro`` text, clipped (SIGRC writes it; it is not citizen data)."""
+class _NotJson(Exception):
+    """A body that is not UTF-8 JSON; the message says which way, never quoting it."""
+
+
+def _decode_json(content: bytes) -> Any:
+    """A body as JSON, strictly: UTF-8 (RFC 8259; requests would swap bad bytes for U+FFFD
+    and let them into SEI) and nested no deeper than Python's parser can go."""
     try:
-        body = response.json()
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _NotJson("not UTF-8") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _NotJson("nested too deep") from None
     except ValueError:
+        raise _NotJson("malformed") from None
+
+
+def _erro(response: requests.Response) -> str:
+    """SIGRC's own one-line ``erro`` text, clipped (SIGRC writes it; it is not citizen data),
+    its control characters escaped (it reaches logs and the operator's terminal)."""
+    try:
+        body = _decode_json(response.content)
+    except _NotJson:
         return ""
     text = body.get("erro") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
         return ""
-    line = " ".join(text.split())
+    line = chars.escape_controls(" ".join(text.split()))
     return ": " + (line if len(line) <= _ERRO_MAX else line[: _ERRO_MAX - 1] + "…")
 
 
@@ -398,10 +419,10 @@ class SigrcClient:
     @staticmethod
     def _json(response: requests.Response, where: str) -> Any:
         try:
-            return response.json()
-        except ValueError:
+            return _decode_json(response.content)
+        except _NotJson as exc:
             raise errors.SigrcInvalidResponse(
-                f"SIGRC answered {where} with a body that is not JSON; check "
+                f"SIGRC answered {where} with a body that is not JSON ({exc}); check "
                 "SEI_BRIDGE_SIGRC_URL or report it to the SIGRC team"
             ) from None
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -213,6 +214,34 @@ def test_a_body_that_is_not_json_is_an_invalid_response(
     mock.get(EVENTOS, body="<html>proxy</html>")
     with pytest.raises(errors.SigrcInvalidResponse, match="not JSON"):
         client.fetch_events(apos=0)
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (
+            b"[" * 50_000 + b"]" * 50_000,
+            "not JSON (nested too deep)",
+        ),  # RecursionError escaped as a traceback
+        ('{"erro": "ção"}'.encode("latin-1"), "not JSON (not UTF-8)"),  # requests swapped in U+FFFD
+        (b"\xef\xbb\xbf{}", "not JSON (malformed)"),
+    ],
+)
+def test_a_body_that_cannot_be_read_is_an_invalid_response_whatever_breaks(
+    mock: responses.RequestsMock, client: SigrcClient, body: bytes, why: str
+) -> None:
+    mock.get(f"{BASE}/v1/solicitacoes/{PROTOCOLO}", body=body, content_type="application/json")
+    with pytest.raises(errors.SigrcInvalidResponse, match=re.escape(why)):
+        client.get_solicitacao(PROTOCOLO)
+
+
+def test_sigrcs_erro_text_reaches_a_message_with_its_control_characters_escaped(
+    mock: responses.RequestsMock, client: SigrcClient
+) -> None:
+    mock.get(EVENTOS, status=400, json={"erro": "apos\x1b[2J inválido\r\nFORJADO\x00"})
+    with pytest.raises(errors.SigrcError) as info:
+        client.fetch_events(apos=0)
+    assert str(info.value).endswith(": apos\\x1b[2J inválido FORJADO\\x00")
 
 
 def test_the_token_never_shows_in_repr_or_errors(
