@@ -20,6 +20,7 @@ import re
 __all__ = [
     "describe",
     "escape_controls",
+    "escape_controls_json",
     "first_control",
     "without_xml_forbidden",
     "xml_forbidden",
@@ -34,6 +35,12 @@ _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\ufff
 #: what an operator reads), plus everything XML forbids
 _CONTROL = re.compile(
     "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+
+#: the control characters ``json.dumps`` leaves raw (it escapes C0 itself, and a raw C0 in its
+#: output is the indentation's whitespace, which must stay)
+_RAW_IN_JSON = re.compile(
+    "[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
 )
 
 
@@ -68,3 +75,15 @@ def escape_controls(text: str) -> str:
     """``text`` with each control character written as ``\\xNN`` / ``\\uNNNN``, so that a log
     line stays one line and a terminal shows, rather than obeys, what SIGRC sent."""
     return _CONTROL.sub(_escape, text)
+
+
+def _escape_json(found: re.Match[str]) -> str:
+    return f"\\u{ord(found.group()):04x}"
+
+
+def escape_controls_json(text: str) -> str:
+    """JSON text with each control character left raw by ``json.dumps(ensure_ascii=False)``
+    (DEL, C1, separators, bidi controls, lone surrogates) written as its ``\\uXXXX`` escape:
+    the same JSON value, safe on a terminal. Only valid where those characters can only sit
+    inside strings, which is so for ``json.dumps`` output."""
+    return _RAW_IN_JSON.sub(_escape_json, text)
