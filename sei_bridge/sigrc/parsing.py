@@ -521,9 +521,14 @@ def parse_event(raw: Any) -> models.FeedItem:
     first wrong field (path and problem, never the value).
     """
     if not isinstance(raw, Mapping):
-        wrapped = {"evento": raw}
+        wrapped: dict[str, Any] = {"evento": raw}
+        if _deeper_than(raw, MAX_DEPTH):
+            key = _deep_id(wrapped)
+            wrapped = {"evento": None, "raw_dropped": "nested too deep"}
+        else:
+            key = synthetic_id(wrapped)
         return models.QuarantinedEvent(
-            id_evento=synthetic_id(wrapped),
+            id_evento=key,
             sequencia=None,
             protocolo=None,
             error=f"evento: expected an object, got {_kind(raw)}",

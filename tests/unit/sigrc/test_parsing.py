@@ -364,3 +364,13 @@ def test_an_event_nested_too_deep_is_quarantined_with_a_stub() -> None:
     del data["id_evento"]
     first, again = quarantined(data), quarantined(data)
     assert first.id_evento == again.id_evento and first.id_evento.startswith("invalid:")
+
+
+def test_an_event_that_is_a_deeply_nested_array_is_quarantined_without_raising() -> None:
+    deep: Any = 1
+    for _ in range(5000):
+        deep = [deep]
+    first, again = parsing.parse_event(deep), parsing.parse_event(deep)
+    assert isinstance(first, models.QuarantinedEvent)
+    assert first.id_evento == again.id_evento and first.raw["raw_dropped"] == "nested too deep"
+    assert first.error == "evento: expected an object, got array"
