@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from sei_bridge import config
+from sei_bridge import chars, config
 
 __all__ = ["add_database_argument", "emit_json", "settings_from"]
 
@@ -28,5 +28,8 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> config.Settings:
 
 
 def emit_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    # json escapes C0 controls itself; DEL, C1 (0x9b is a CSI), bidi overrides and line
+    # separators only occur inside strings, where \uXXXX is the same JSON value
+    sys.stdout.write(chars.escape_controls_json(text))
     sys.stdout.write("\n")

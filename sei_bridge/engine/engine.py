@@ -316,6 +316,11 @@ class Engine:
         except errors.SigrcUnavailable as exc:
             problem = f"SIGRC feed unavailable: {exc}"
             log.warning("feed poll failed: %s", exc)
+        except errors.SigrcInvalidResponse as exc:
+            # a page off the contract (not JSON, nested too deep, a broken envelope): nothing
+            # of it is stored and the cursor stays, so the next round reads it again
+            problem = f"SIGRC feed page unreadable: {exc}"
+            log.warning("feed poll failed: %s", exc)
         # what _idle_wait reads: the last complete round's view, not one in progress
         self._round_caught_up, self._feed_problem = self._caught_up, problem
         # what settled meanwhile (another process polls, or the feed could not be read)

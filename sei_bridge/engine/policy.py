@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -78,8 +79,10 @@ class RetryPolicy:
 
     def next_attempt(self, failures: int, *, now: float, at_least: float = 0.0) -> float:
         """POSIX time of the next attempt: the backoff, or ``at_least`` seconds if longer
-        (a server's Retry-After)."""
-        return now + max(self.delay(failures), at_least)
+        (a server's Retry-After), but never more than ``maximum``: a server cannot park an
+        action (and its request behind it) beyond the policy, nor overflow the clock."""
+        server = at_least if math.isfinite(at_least) else self.maximum
+        return now + max(self.delay(failures), min(max(0.0, server), self.maximum))
 
     def probe_at(self, failures: int, *, now: float) -> float:
         """POSIX time to probe an UNCERTAIN action (never before ``probe_delay``)."""

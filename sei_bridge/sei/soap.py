@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +20,10 @@ import requests
 import zeep
 import zeep.exceptions
 import zeep.xsd
+import zeep.xsd.valueobjects
 from lxml import etree
 
-from sei_bridge import errors
+from sei_bridge import chars, errors
 from sei_bridge.sei import encoding, faults
 from sei_bridge.sei import wsdl as bundled
 from sei_bridge.sei.transport import SeiTransport
@@ -170,7 +171,50 @@ class SoapService:
                 )
             given = {**self._credentials, **values}
             kwargs = {name: Nil if given.get(name) is None else given[name] for name in names}
+            _refuse_unencodable(operation, kwargs)
             started = time.monotonic()
-            result = getattr(loaded.service, operation)(**kwargs)
+            try:
+                result = getattr(loaded.service, operation)(**kwargs)
+            except ValueError as exc:
+                # lxml refused a string ("All strings must be XML compatible") or a lone
+                # surrogate could not be encoded while zeep built the envelope: not sent
+                if not isinstance(exc, UnicodeEncodeError) and "XML compatible" not in str(exc):
+                    raise
+                raise _unencodable(operation, "a value") from exc
             log.debug("SEI %s answered in %.3fs", operation, time.monotonic() - started)
             return result
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every (path, string) inside a call's values: parts, zeep structures, arrays."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        current, where = stack.pop()
+        if isinstance(current, str):
+            yield where, current
+        elif isinstance(current, zeep.xsd.valueobjects.CompoundValue):
+            stack.extend((v, f"{where}.{k}") for k, v in current.__values__.items())
+        elif isinstance(current, Mapping):
+            stack.extend((v, f"{where}.{k}") for k, v in current.items())
+        elif isinstance(current, list | tuple):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(current))
+
+
+def _unencodable(operation: str, where: str) -> errors.SeiRequestInvalid:
+    return errors.SeiRequestInvalid(
+        f"{operation} request not sent: {where} holds a character XML cannot carry; fix the "
+        "data at its source and replay",
+        operation=operation,
+        fault=f"unencodable character in {where}",
+    )
+
+
+def _refuse_unencodable(operation: str, kwargs: Mapping[str, Any]) -> None:
+    """SeiRequestInvalid (not sent) when a string XML 1.0 cannot carry would go to SEI: the
+    envelope could never be built, and retrying it would loop forever. Names the field, never
+    the value."""
+    for name, value in kwargs.items():
+        for where, text in _strings(value, name):
+            bad = chars.xml_forbidden(text)
+            if bad is not None:
+                raise _unencodable(operation, f"{where} ({chars.describe(bad)})")

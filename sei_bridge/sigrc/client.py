@@ -21,7 +21,9 @@ import contextlib
 import datetime as dt
 import email.utils
 import http.client
+import json
 import logging
+import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
@@ -32,7 +34,7 @@ from typing import Any, Final
 import requests
 import tenacity
 
-from sei_bridge import config, errors, scrub
+from sei_bridge import chars, config, errors, scrub
 from sei_bridge.sigrc import attachments, models, parsing
 
 __all__ = [
@@ -57,6 +59,9 @@ MAX_PAGE_SIZE: Final = 500
 #: wait before retrying a 429/503 that came without a usable Retry-After (doubles per try)
 _FALLBACK_RETRY_AFTER = 2.0
 _ERRO_MAX = 200
+#: the longest server-given delay believed at all (seconds); anything longer is this long
+_MAX_SERVER_DELAY = 24 * 3600
+_DELTA_SECONDS = re.compile(r"[0-9]+", re.ASCII)
 
 
 class _Overloaded(errors.SigrcUnavailable):
@@ -68,32 +73,57 @@ class _Overloaded(errors.SigrcUnavailable):
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    """Retry-After in seconds (delta-seconds or HTTP-date), None when absent or unreadable."""
+    """Retry-After in seconds (delta-seconds or HTTP-date), None when absent or unreadable,
+    at most :data:`_MAX_SERVER_DELAY` (the engine's policy clamps it further)."""
     value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
-    if value.isdigit():
-        return float(value)
+    if _DELTA_SECONDS.fullmatch(value):
+        # ASCII digits only ("²" and "٣" pass str.isdigit()); 400 digits must not overflow
+        digits = value.lstrip("0") or "0"
+        delta = int(digits) if len(digits) <= 9 else _MAX_SERVER_DELAY
+        return float(min(delta, _MAX_SERVER_DELAY))
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    return min(max(0.0, seconds), float(_MAX_SERVER_DELAY))
+
+
+class _NotJson(Exception):
+    """A body that is not UTF-8 JSON; the message says which way, never quoting it."""
+
+
+def _decode_json(content: bytes) -> Any:
+    """A body as JSON, strictly: UTF-8 (RFC 8259; requests would swap bad bytes for U+FFFD
+    and let them into SEI) and nested no deeper than Python's parser can go."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _NotJson("not UTF-8") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _NotJson("nested too deep") from None
+    except ValueError:
+        raise _NotJson("malformed") from None
 
 
 def _erro(response: requests.Response, token: str) -> str:
-    """SIGRC's own one-line ``erro`` text, scrubbed: SIGRC writes it, but one that echoes the
-    request (a CPF, our token) must not carry it into our logs and store."""
+    """SIGRC's own one-line ``erro`` text, scrubbed (one that echoes the request — a CPF, our
+    token — must not carry it into our logs and store) and its control characters escaped (it
+    reaches logs and the operator's terminal)."""
     try:
-        body = response.json()
-    except ValueError:
+        body = _decode_json(response.content)
+    except _NotJson:
         return ""
     text = body.get("erro") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
         return ""
-    line = " ".join(text.split())
+    line = chars.escape_controls(" ".join(text.split()))
     return ": " + scrub.scrub(line, secrets=(token,), limit=_ERRO_MAX)
 
 
@@ -393,10 +423,10 @@ class SigrcClient:
     @staticmethod
     def _json(response: requests.Response, where: str) -> Any:
         try:
-            return response.json()
-        except ValueError:
+            return _decode_json(response.content)
+        except _NotJson as exc:
             raise errors.SigrcInvalidResponse(
-                f"SIGRC answered {where} with a body that is not JSON; check "
+                f"SIGRC answered {where} with a body that is not JSON ({exc}); check "
                 "SEI_BRIDGE_SIGRC_URL or report it to the SIGRC team"
             ) from None
         finally:

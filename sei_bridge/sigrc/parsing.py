@@ -14,6 +14,21 @@ Every error is one line naming the field path and what is wrong
 (``interacao.ocorrida_em: not an RFC 3339 date-time``) and NEVER the value: free text, names and
 CPFs are personal data. Date-times must carry an offset and come out timezone-aware. Fields the
 contract does not name are ignored, so that SIGRC may add some.
+
+What the rest of the bridge cannot carry is settled here, where it enters (see
+:mod:`sei_bridge.chars`):
+
+- Free text and names (``descricao``, ``texto``, ``motivo``, ``nome``, ``nome_arquivo``, the
+  address, ...) lose the characters XML 1.0 forbids (NUL and other C0 controls, lone
+  surrogates, U+FFFE/U+FFFF) and keep everything else: SEI could never receive them, and
+  nothing a reader could see is lost.
+- Identifiers and codes (``id_evento``, ``protocolo``, ``tipo``, ``id_anexo``,
+  ``id_interacao``, codes and siglas, ``tipo_conteudo``, ...) holding any control character
+  make the event malformed, naming the field and the code point: cleaning them would silently
+  change a key (and they reach logs, the store's columns and the operator's terminal).
+- Integers must fit the store's 64-bit columns; ids and protocolos the store's lengths.
+- An event nested deeper than :data:`MAX_DEPTH` is quarantined with a stub instead of its raw
+  JSON, which the store could not serialise.
 """
 
 from __future__ import annotations
@@ -24,13 +39,15 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeGuard, TypeVar
 
-from sei_bridge import errors
+from sei_bridge import chars, errors
 from sei_bridge.sigrc import models
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_ID_LENGTH",
+    "MAX_INTEGER",
     "MAX_PROTOCOLO_LENGTH",
     "MAX_TEXT_LENGTH",
     "parse_event",
@@ -47,6 +64,12 @@ MAX_TEXT_LENGTH = 20_000
 MAX_ID_LENGTH = 200
 #: longest ``protocolo`` we accept: the store's columns hold 64 characters
 MAX_PROTOCOLO_LENGTH = 64
+#: longest service code we accept: the store's ``servico_codigo`` column holds 64 characters
+MAX_CODE_LENGTH = 64
+#: largest integer we accept (the contract's int64; the store's BIGINT columns)
+MAX_INTEGER = 2**63 - 1
+#: deepest nesting of one event kept as raw JSON (the contract's events nest 4 levels)
+MAX_DEPTH = 32
 
 _E = TypeVar("_E", bound=enum.Enum)
 
@@ -126,20 +149,38 @@ class _Obj:
         return value
 
     def string(self, name: str, *, max_length: int | None = None, nonempty: bool = False) -> str:
-        return self._check_string(name, self._required(name), max_length, nonempty)
+        """An identifier or code: any control character makes it invalid."""
+        return self._check_string(name, self._required(name), max_length, nonempty, False)
 
     def opt_string(self, name: str, *, max_length: int | None = None) -> str | None:
         value = self._data.get(name)
-        return None if value is None else self._check_string(name, value, max_length, False)
+        return None if value is None else self._check_string(name, value, max_length, False, False)
 
-    def _check_string(self, name: str, value: Any, max_length: int | None, nonempty: bool) -> str:
+    def text(self, name: str, *, max_length: int | None = None) -> str:
+        """Free text or a name: the characters XML cannot carry are dropped."""
+        return self._check_string(name, self._required(name), max_length, False, True)
+
+    def opt_text(self, name: str, *, max_length: int | None = None) -> str | None:
+        value = self._data.get(name)
+        return None if value is None else self._check_string(name, value, max_length, False, True)
+
+    def _check_string(
+        self, name: str, value: Any, max_length: int | None, nonempty: bool, clean: bool
+    ) -> str:
         if not isinstance(value, str):
             self.fail(name, f"expected a string, got {_kind(value)}")
-        if nonempty and not value.strip():
-            self.fail(name, "must not be empty")
         if max_length is not None and len(value) > max_length:
             self.fail(name, f"longer than {max_length} characters")
-        return value
+        text: str = value
+        if clean:
+            text = chars.without_xml_forbidden(text)
+        else:
+            control = chars.first_control(text)
+            if control is not None:
+                self.fail(name, f"holds a control character ({chars.describe(control)})")
+        if nonempty and not text.strip():
+            self.fail(name, "must not be empty")
+        return text
 
     def integer(self, name: str, *, minimum: int | None = None) -> int:
         value = self._required(name)
@@ -148,6 +189,8 @@ class _Obj:
             self.fail(name, f"expected an integer, got {_kind(value)}")
         if minimum is not None and value < minimum:
             self.fail(name, f"must be at least {minimum}")
+        if value > MAX_INTEGER:
+            self.fail(name, "larger than a 64-bit integer")
         return value
 
     def boolean(self, name: str) -> bool:
@@ -220,7 +263,7 @@ class _Obj:
 
 def _anexo(o: _Obj) -> models.Anexo:
     id_anexo = o.string("id_anexo", max_length=MAX_ID_LENGTH, nonempty=True)
-    nome_arquivo = o.string("nome_arquivo")
+    nome_arquivo = o.text("nome_arquivo")
     tipo_conteudo = o.string("tipo_conteudo")
     tamanho = o.integer("tamanho_bytes", minimum=0)
     sha256 = o.string("sha256")
@@ -244,7 +287,7 @@ def _interacao(o: _Obj) -> models.Interacao:
         id_interacao=o.string("id_interacao", max_length=MAX_ID_LENGTH, nonempty=True),
         autor=o.choice("autor", _AUTORES),
         tipo=o.choice("tipo", _TIPOS_INTERACAO),
-        texto=o.string("texto", max_length=MAX_TEXT_LENGTH),
+        texto=o.text("texto", max_length=MAX_TEXT_LENGTH),
         anexos=_anexos(o),
         ocorrida_em=o.datetime("ocorrida_em"),
         canal=o.opt_string("canal"),
@@ -255,16 +298,16 @@ def _encerramento(o: _Obj) -> models.Encerramento:
     responsavel = o.opt_obj("responsavel")
     return models.Encerramento(
         resultado=o.enum("resultado", models.Resultado),
-        texto=o.string("texto", max_length=MAX_TEXT_LENGTH),
+        texto=o.text("texto", max_length=MAX_TEXT_LENGTH),
         encerrada_em=o.datetime("encerrada_em"),
         quantidade_interacoes=o.integer("quantidade_interacoes", minimum=0),
-        responsavel_nome=responsavel.opt_string("nome") if responsavel else None,
-        responsavel_unidade=responsavel.opt_string("unidade") if responsavel else None,
+        responsavel_nome=responsavel.opt_text("nome") if responsavel else None,
+        responsavel_unidade=responsavel.opt_text("unidade") if responsavel else None,
     )
 
 
 def _reabertura(o: _Obj) -> models.Reabertura:
-    return models.Reabertura(motivo=o.string("motivo"), reaberta_em=o.datetime("reaberta_em"))
+    return models.Reabertura(motivo=o.text("motivo"), reaberta_em=o.datetime("reaberta_em"))
 
 
 def _municipe(o: _Obj) -> models.Municipe:
@@ -274,23 +317,23 @@ def _municipe(o: _Obj) -> models.Municipe:
     if cnpj is not None and not _CNPJ.fullmatch(cnpj):
         o.fail("cnpj", "not 14 digits without punctuation")
     return models.Municipe(
-        nome=o.string("nome"),
+        nome=o.text("nome"),
         cpf=cpf,
         cnpj=cnpj,
-        email=o.opt_string("email"),
-        telefone=o.opt_string("telefone"),
+        email=o.opt_text("email"),
+        telefone=o.opt_text("telefone"),
     )
 
 
 def _endereco(o: _Obj) -> models.Endereco:
     return models.Endereco(
-        logradouro=o.opt_string("logradouro"),
-        numero=o.opt_string("numero"),
-        complemento=o.opt_string("complemento"),
-        cep=o.opt_string("cep"),
-        bairro=o.opt_string("bairro"),
-        distrito=o.opt_string("distrito"),
-        subprefeitura=o.opt_string("subprefeitura"),
+        logradouro=o.opt_text("logradouro"),
+        numero=o.opt_text("numero"),
+        complemento=o.opt_text("complemento"),
+        cep=o.opt_text("cep"),
+        bairro=o.opt_text("bairro"),
+        distrito=o.opt_text("distrito"),
+        subprefeitura=o.opt_text("subprefeitura"),
         latitude=o.opt_number("latitude"),
         longitude=o.opt_number("longitude"),
     )
@@ -307,22 +350,22 @@ def _solicitacao(o: _Obj) -> models.Solicitacao:
     encerramento_obj = o.opt_obj("encerramento")
     return models.Solicitacao(
         protocolo=o.string("protocolo", max_length=MAX_PROTOCOLO_LENGTH, nonempty=True),
-        servico_codigo=servico.string("codigo", nonempty=True),
-        servico_nome=servico.string("nome"),
+        servico_codigo=servico.string("codigo", max_length=MAX_CODE_LENGTH, nonempty=True),
+        servico_nome=servico.text("nome"),
         canal=o.enum("canal", models.Canal),
         orgao_sigla=orgao.string("sigla", nonempty=True),
-        orgao_nome=orgao.string("nome"),
+        orgao_nome=orgao.text("nome"),
         unidade_codigo=unidade.string("codigo", nonempty=True),
-        unidade_nome=unidade.string("nome"),
+        unidade_nome=unidade.text("nome"),
         anonima=anonima,
-        descricao=o.string("descricao", max_length=MAX_TEXT_LENGTH),
+        descricao=o.text("descricao", max_length=MAX_TEXT_LENGTH),
         anexos=_anexos(o),
         aberta_em=o.datetime("aberta_em"),
         situacao=o.enum("situacao", models.Situacao),
         municipe=_municipe(municipe_obj) if municipe_obj is not None else None,
         endereco=_endereco(endereco_obj) if endereco_obj is not None else None,
-        tema=o.opt_string("tema"),
-        assunto=o.opt_string("assunto"),
+        tema=o.opt_text("tema"),
+        assunto=o.opt_text("assunto"),
         prazo_em=o.opt_datetime("prazo_em"),
         interacoes=tuple(_interacao(i) for i in o.objects("interacoes", required=False)),
         encerramento=_encerramento(encerramento_obj) if encerramento_obj is not None else None,
@@ -350,7 +393,63 @@ def synthetic_id(raw: Any) -> str:
     canonical = json.dumps(
         raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
-    return "invalid:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate (legal in JSON text) must not make this raise
+    return "invalid:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _usable_key(value: Any, max_length: int) -> TypeGuard[str]:
+    """True for a string the store can file an item under (and a terminal can show)."""
+    return (
+        isinstance(value, str)
+        and bool(value.strip())
+        and len(value) <= max_length
+        and chars.first_control(value) is None
+    )
+
+
+_CLOSE_OBJECT, _CLOSE_ARRAY = object(), object()
+
+
+def _deep_id(raw: Any) -> str:
+    """:func:`synthetic_id`'s counterpart for JSON too deep to serialise: a sha256 over a
+    canonical walk of ``raw`` done without recursion (stable across re-reads)."""
+    digest = hashlib.sha256(b"deep:")
+    stack: list[Any] = [raw]
+    while stack:
+        value = stack.pop()
+        if value is _CLOSE_OBJECT or value is _CLOSE_ARRAY:
+            digest.update(b"}" if value is _CLOSE_OBJECT else b"]")
+        elif isinstance(value, Mapping):
+            digest.update(b"{")
+            stack.append(_CLOSE_OBJECT)
+            for key in sorted(value, key=str, reverse=True):
+                stack.append(value[key])
+                stack.append(("key", str(key)))
+        elif isinstance(value, list):
+            digest.update(b"[")
+            stack.append(_CLOSE_ARRAY)
+            stack.extend(reversed(value))
+        else:
+            scalar = value[1] + ":" if isinstance(value, tuple) else json.dumps(value, default=str)
+            digest.update(scalar.encode("utf-8", "surrogatepass") + b",")
+    return "invalid:" + digest.hexdigest()
+
+
+def _deeper_than(raw: Any, limit: int) -> bool:
+    """True when ``raw`` nests more than ``limit`` arrays/objects (iteratively: no recursion)."""
+    stack: list[tuple[Any, int]] = [(raw, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _envelope(o: _Obj) -> tuple[str, int, str, str]:
@@ -393,19 +492,21 @@ def _evento(o: _Obj, id_evento: str, sequencia: int, tipo: models.TipoEvento) ->
     )
 
 
-def _salvage(raw: Mapping[str, Any]) -> tuple[str, int | None, str | None]:
+def _salvage(raw: Mapping[str, Any], *, deep: bool = False) -> tuple[str, int | None, str | None]:
     """Whatever identifies a malformed event: its own id when usable (else a synthetic one),
     its sequencia and protocolo when well-typed."""
     id_evento = raw.get("id_evento")
-    if not (isinstance(id_evento, str) and id_evento.strip() and len(id_evento) <= MAX_ID_LENGTH):
-        id_evento = synthetic_id(raw)
+    if not _usable_key(id_evento, MAX_ID_LENGTH):
+        id_evento = _deep_id(raw) if deep else synthetic_id(raw)
     sequencia = raw.get("sequencia")
-    if isinstance(sequencia, bool) or not isinstance(sequencia, int) or sequencia < 0:
+    if (
+        isinstance(sequencia, bool)
+        or not isinstance(sequencia, int)
+        or not 0 <= sequencia <= MAX_INTEGER
+    ):
         sequencia = None
     protocolo = raw.get("protocolo")
-    if not (
-        isinstance(protocolo, str) and protocolo.strip() and len(protocolo) <= MAX_PROTOCOLO_LENGTH
-    ):
+    if not _usable_key(protocolo, MAX_PROTOCOLO_LENGTH):
         protocolo = None
     return id_evento, sequencia, protocolo
 
@@ -420,13 +521,29 @@ def parse_event(raw: Any) -> models.FeedItem:
     first wrong field (path and problem, never the value).
     """
     if not isinstance(raw, Mapping):
-        wrapped = {"evento": raw}
+        wrapped: dict[str, Any] = {"evento": raw}
+        if _deeper_than(raw, MAX_DEPTH):
+            key = _deep_id(wrapped)
+            wrapped = {"evento": None, "raw_dropped": "nested too deep"}
+        else:
+            key = synthetic_id(wrapped)
         return models.QuarantinedEvent(
-            id_evento=synthetic_id(wrapped),
+            id_evento=key,
             sequencia=None,
             protocolo=None,
             error=f"evento: expected an object, got {_kind(raw)}",
             raw=wrapped,
+        )
+    if _deeper_than(raw, MAX_DEPTH):
+        # the store could not serialise it (nor should it try): keep what identifies it
+        known_id, known_sequencia, known_protocolo = _salvage(raw, deep=True)
+        stub = {"id_evento": known_id, "sequencia": known_sequencia, "protocolo": known_protocolo}
+        return models.QuarantinedEvent(
+            id_evento=known_id,
+            sequencia=known_sequencia,
+            protocolo=known_protocolo,
+            error=f"evento: nested deeper than {MAX_DEPTH} levels (raw JSON not kept)",
+            raw={**stub, "raw_dropped": "nested too deep"},
         )
     try:
         o = _Obj(raw, "")
@@ -494,7 +611,7 @@ def parse_event_page(raw: Any) -> models.EventPage:
     try:
         o = _Obj(raw, "")
         eventos = o.array("eventos")
-        ultima = o.integer("ultima_sequencia", minimum=0) if o.has("ultima_sequencia") else None
+        ultima = o.integer("ultima_sequencia", minimum=0) if _placeable(o) else None
         return models.EventPage(
             items=tuple(parse_event(e) for e in eventos),
             ultima_sequencia=ultima,
@@ -503,6 +620,18 @@ def parse_event_page(raw: Any) -> models.EventPage:
         )
     except _Invalid as exc:
         raise _invalid("page of events", exc) from None
+
+
+def _placeable(o: _Obj) -> bool:
+    """True when the page's ``ultima_sequencia`` is present and usable as the next ``apos``.
+
+    One that does not fit 64 bits is the sequencia of an event out of range (that event is
+    quarantined, unplaced): ignored, so that the page's other events still move the cursor.
+    """
+    value = o._data.get("ultima_sequencia")
+    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_INTEGER:
+        return False
+    return o.has("ultima_sequencia")
 
 
 def parse_solicitacoes_page(raw: Any) -> tuple[tuple[models.SolicitacaoResumo, ...], int, int]:

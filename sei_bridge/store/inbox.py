@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from sei_bridge import audit, errors
+from sei_bridge import audit, chars, errors
 from sei_bridge.sigrc import models
 from sei_bridge.store import audit_log, codec, schema
 from sei_bridge.store.database import insert_for
@@ -80,10 +80,13 @@ def _row(item: models.FeedItem, now: dt.datetime) -> dict[str, Any]:
             "payload": dict(item.raw),
         }
     raw_tipo = item.raw.get("tipo") if isinstance(item.raw, dict) else None
+    if not isinstance(raw_tipo, str) or chars.first_control(raw_tipo) is not None:
+        # the tipo may be why the event is malformed: a NUL would break PostgreSQL's column
+        raw_tipo = ""
     return {
         **common,
         "sequencia": item.sequencia,
-        "tipo": _clip(raw_tipo, _TIPO_MAX) if isinstance(raw_tipo, str) else "",
+        "tipo": _clip(raw_tipo, _TIPO_MAX),
         "protocolo": item.protocolo,
         "state": InboxState.QUARANTINED,
         "reason": _clip(item.error, _REASON_MAX),

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sei_bridge import chars
 from sei_bridge.sigrc import models
 
 __all__ = [
@@ -422,22 +423,25 @@ class StatusReport:
             marks = ", ".join(f"{n}={w}" for n, w in sorted(self.cursors.items()))
             lines.append(f"feed watermark: {marks}")
         lines.append(f"quarantine: {len(self.quarantine) or 'empty'}")
+        # ids, protocolos, tipos and reasons may come from SIGRC or SEI: a terminal must show,
+        # not obey, a control character in them (ESC sequences, a forged line)
+        show = chars.escape_controls
         for q in self.quarantine:
             ident = f"action {q.action_id}" if q.action_id is not None else q.what
             if q.id_evento is not None:
-                ident = f"event {q.id_evento}"
+                ident = f"event {show(q.id_evento)}"
             lines.append(
-                f"  {ident}  {q.protocolo or '-'}  {q.kind or '-'}  since {_json_time(q.since)}"
-                f"  {q.reason or ''}".rstrip()
+                f"  {ident}  {show(q.protocolo or '-')}  {show(q.kind or '-')}  "
+                f"since {_json_time(q.since)}  {show(q.reason or '')}".rstrip()
             )
         lines.append(f"needs attention: {len(self.attention) or 'nothing'}")
         for a in self.attention:
             lines.append(
-                f"  action {a.action_id}  {a.protocolo}  {a.kind.value}  {a.state.value}  "
+                f"  action {a.action_id}  {show(a.protocolo)}  {a.kind.value}  {a.state.value}  "
                 f"attempts {a.attempts}  since {_json_time(a.since)}"
             )
             if a.last_error:
-                lines.append(f"    last error: {a.last_error}")
+                lines.append(f"    last error: {show(a.last_error)}")
             if a.evidence:
                 lines.append(f"    evidence: {json.dumps(dict(a.evidence), sort_keys=True)}")
         return "\n".join(lines) + "\n"

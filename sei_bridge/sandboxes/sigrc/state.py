@@ -129,7 +129,10 @@ class _StoredAttachment:
 
 
 def _encode(payload: Mapping[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # a lone surrogate (which JSON can carry, and a hostile test writes) can only sit inside a
+    # string, where backslashreplace writes it as the JSON escape \udXXX that SIGRC would send
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8", "backslashreplace")
 
 
 def _with_sequencia(sequencia: int, template: bytes) -> bytes:

@@ -23,9 +23,17 @@ def test_backoff_grows_exponentially_with_bounded_jitter_and_a_cap() -> None:
 
 def test_retry_after_and_probe_delay_are_lower_bounds() -> None:
     policy = RetryPolicy(initial=1.0, maximum=10.0, jitter=0.0, probe_delay=7.0)
-    assert policy.next_attempt(1, now=1000.0, at_least=30.0) == 1030.0
+    assert policy.next_attempt(1, now=1000.0, at_least=5.0) == 1005.0
     assert policy.next_attempt(1, now=1000.0) == 1001.0
     assert policy.probe_at(1, now=1000.0) == 1007.0
+
+
+@pytest.mark.parametrize("server", [30.0, 1e300, float("inf"), float("nan"), -5.0])
+def test_a_server_given_delay_never_goes_past_the_policy_maximum(server: float) -> None:
+    # a Retry-After of 400 digits or a date in 9999 must neither park an action (and its
+    # request behind it) for ages nor overflow the clock when the next attempt is stored
+    policy = RetryPolicy(initial=1.0, maximum=10.0, jitter=0.0)
+    assert 1001.0 <= policy.next_attempt(1, now=1000.0, at_least=server) <= 1010.0
 
 
 def _fail(exc: Exception) -> None:

@@ -350,3 +350,23 @@ def test_consultar_documento(client: SeiClient, sei_http: responses.RequestsMock
     assert (documento.id_serie, documento.nome_serie, documento.numero) == ("5", "Despacho", None)
     assert (documento.descricao, documento.data) == ("Interação 77", "22/11/2026")
     assert _part(_body(sei_http), "SinRetornarBlocos").text == "N"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x0b", "\ud800", "\ufffe", "\uffff"])
+def test_a_value_xml_cannot_carry_is_refused_as_invalid_before_anything_is_sent(
+    client: SeiClient, sei_http: responses.RequestsMock, bad: str
+) -> None:
+    # lxml's ValueError ("All strings must be XML compatible") used to leave the call as an
+    # unexpected error: outcome unknown, probed and resent forever
+    with pytest.raises(errors.SeiRequestInvalid) as info:
+        client.lancar_andamento(
+            id_unidade="1", protocolo_procedimento="p", id_tarefa="65", atributos={"D": f"a{bad}"}
+        )
+    assert info.value.operation == "lancarAndamento"
+    assert f"Atributos[0].Valor (U+{ord(bad):04X})" in str(info.value)
+    assert bad not in str(info.value)
+    with pytest.raises(errors.SeiRequestInvalid, match=r"UnidadesDestino\[1\]"):
+        client.enviar_processo(
+            id_unidade="1", protocolo_procedimento="p", unidades_destino=["7", f"8{bad}"]
+        )
+    assert len(sei_http.calls) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -126,6 +127,35 @@ def test_a_retry_after_longer_than_allowed_is_not_waited_for(
     assert sleeps == [] and len(mock.calls) == 1
 
 
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("9" * 400, 86400.0),  # float("9"*400) is inf: it overflowed the next attempt's time
+        ("9" * 5000, 86400.0),  # past int()'s digit limit
+        ("0000000000000000000012", 12.0),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 86400.0),  # would park the item until then
+        ("Mon, 01 Jan 1990 00:00:00 GMT", 0.0),
+        ("²", None),  # isdigit() is True and float() raises
+        ("١٢", None),  # Arabic-Indic digits: isdigit() is True and float() reads 12
+        ("12.5", None),
+        ("-5", None),
+        ("soon", None),
+    ],
+)
+def test_retry_after_is_parsed_strictly_and_clamped(
+    mock: responses.RequestsMock,
+    client: SigrcClient,
+    sleeps: list[float],
+    header: str,
+    expected: float | None,
+) -> None:
+    mock.get(EVENTOS, status=503, headers={"Retry-After": header})
+    with pytest.raises(errors.SigrcUnavailable) as info:
+        client.fetch_events(apos=0)
+    assert info.value.retry_after == expected
+    assert all(0 <= s <= 300 for s in sleeps)
+
+
 def test_overload_without_retry_after_backs_off(
     mock: responses.RequestsMock, client: SigrcClient, sleeps: list[float]
 ) -> None:
@@ -184,6 +214,34 @@ def test_a_body_that_is_not_json_is_an_invalid_response(
     mock.get(EVENTOS, body="<html>proxy</html>")
     with pytest.raises(errors.SigrcInvalidResponse, match="not JSON"):
         client.fetch_events(apos=0)
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (
+            b"[" * 50_000 + b"]" * 50_000,
+            "not JSON (nested too deep)",
+        ),  # RecursionError escaped as a traceback
+        ('{"erro": "ção"}'.encode("latin-1"), "not JSON (not UTF-8)"),  # requests swapped in U+FFFD
+        (b"\xef\xbb\xbf{}", "not JSON (malformed)"),
+    ],
+)
+def test_a_body_that_cannot_be_read_is_an_invalid_response_whatever_breaks(
+    mock: responses.RequestsMock, client: SigrcClient, body: bytes, why: str
+) -> None:
+    mock.get(f"{BASE}/v1/solicitacoes/{PROTOCOLO}", body=body, content_type="application/json")
+    with pytest.raises(errors.SigrcInvalidResponse, match=re.escape(why)):
+        client.get_solicitacao(PROTOCOLO)
+
+
+def test_sigrcs_erro_text_reaches_a_message_with_its_control_characters_escaped(
+    mock: responses.RequestsMock, client: SigrcClient
+) -> None:
+    mock.get(EVENTOS, status=400, json={"erro": "apos\x1b[2J inválido\r\nFORJADO\x00"})
+    with pytest.raises(errors.SigrcError) as info:
+        client.fetch_events(apos=0)
+    assert str(info.value).endswith(": apos\\x1b[2J inválido FORJADO\\x00")
 
 
 def test_the_token_never_shows_in_repr_or_errors(

@@ -246,3 +246,131 @@ def test_parse_event_page_rejects_a_bad_envelope_but_keeps_bad_events() -> None:
     assert (page.ultima_sequencia, page.ha_mais, page.atraso_maximo_segundos) == (2, False, 120)
     with pytest.raises(errors.SigrcInvalidResponse, match="ha_mais: expected a boolean"):
         parsing.parse_event_page({"eventos": [], "ha_mais": "no", "atraso_maximo_segundos": 1})
+
+
+# --- characters XML cannot carry, integers the store cannot hold ------------------------------
+
+#: one of each class XML 1.0 forbids: NUL, another C0 control, a lone surrogate, U+FFFE, U+FFFF
+FORBIDDEN = ["\x00", "\x1b", "\ud800", "\ufffe", "\uffff"]
+
+
+@pytest.mark.parametrize("bad", FORBIDDEN)
+@pytest.mark.parametrize(
+    ("tipo", "path"),
+    [
+        ("solicitacao.registrada", "solicitacao.descricao"),
+        ("solicitacao.registrada", "solicitacao.servico.nome"),
+        ("solicitacao.registrada", "solicitacao.municipe.nome"),
+        ("solicitacao.registrada", "solicitacao.endereco.logradouro"),
+        ("solicitacao.registrada", "solicitacao.anexos.0.nome_arquivo"),
+        ("solicitacao.interacao", "interacao.texto"),
+        ("solicitacao.finalizada", "encerramento.texto"),
+        ("solicitacao.reaberta", "reabertura.motivo"),
+    ],
+)
+def test_free_text_loses_only_the_characters_xml_forbids(bad: str, tipo: str, path: str) -> None:
+    data = edited(raw.evento(3, tipo), path, f"Rua\tA{bad}\nção {bad}€ 😀")
+    item = parsing.parse_event(data)
+    assert isinstance(item, models.Evento), item
+    texts = _strings_of(item)
+    assert "Rua\tA\nção € 😀" in texts
+    assert not any(c in t for t in texts for c in FORBIDDEN)
+
+
+def _strings_of(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, tuple):
+        return [s for v in value for s in _strings_of(v)]
+    slots = getattr(type(value), "__slots__", ())
+    return [s for name in slots for s in _strings_of(getattr(value, name))]
+
+
+@pytest.mark.parametrize("bad", [*FORBIDDEN, "\n", "\x7f", "\x9b", "\u202e"])
+@pytest.mark.parametrize(
+    ("tipo", "path"),
+    [
+        ("solicitacao.registrada", "id_evento"),
+        ("solicitacao.registrada", "protocolo"),
+        ("solicitacao.registrada", "tipo"),
+        ("solicitacao.registrada", "solicitacao.servico.codigo"),
+        ("solicitacao.registrada", "solicitacao.anexos.0.id_anexo"),
+        ("solicitacao.registrada", "solicitacao.anexos.0.tipo_conteudo"),
+        ("solicitacao.interacao", "interacao.id_interacao"),
+    ],
+)
+def test_an_identifier_with_a_control_character_quarantines_the_event_naming_it(
+    bad: str, tipo: str, path: str
+) -> None:
+    data = raw.evento(3, tipo)
+    original = data
+    for part in path.split(".")[:-1]:
+        original = original[int(part)] if isinstance(original, list) else original[part]
+    last = path.split(".")[-1]
+    value = original[int(last)] if isinstance(original, list) else original[last]
+    item = quarantined(edited(data, path, value[:3] + bad + value[3:]))
+    shown = path.replace(".0.", "[0].")
+    assert item.error == f"{shown}: holds a control character (U+{ord(bad):04X})"
+    # nothing unsafe is kept to file it under: the store's columns and the terminal get none
+    for key in (item.id_evento, item.protocolo or ""):
+        assert bad not in key
+
+
+def test_an_identifier_forbidden_character_never_reaches_the_salvaged_keys() -> None:
+    item = quarantined({**raw.evento(3), "id_evento": "id\x00", "protocolo": "P\x1b[2J"})
+    assert item.id_evento.startswith("invalid:") and item.protocolo is None
+    assert item.sequencia == 3
+
+
+def test_a_lone_surrogate_anywhere_does_not_make_the_parser_raise() -> None:
+    data = {**raw.evento(3), "ocorrido_em": 5, "extra": "\udfff", "\ud800": 1}
+    item = quarantined(data)
+    assert item.id_evento == parsing.synthetic_id(data) or item.id_evento == data["id_evento"]
+
+
+@pytest.mark.parametrize("path", ["sequencia", "encerramento.quantidade_interacoes"])
+def test_an_integer_past_64_bits_quarantines_the_event(path: str) -> None:
+    data = edited(raw.evento(3, "solicitacao.finalizada"), path, 2**63)
+    item = quarantined(data)
+    assert item.error == f"{path}: larger than a 64-bit integer"
+    if path == "sequencia":
+        assert item.sequencia is None  # unplaced: the store's BIGINT could not hold it
+    assert isinstance(parsing.parse_event(edited(data, path, 2**63 - 1)), models.Evento)
+
+
+def test_a_page_whose_ultima_sequencia_is_out_of_range_still_delivers_the_rest() -> None:
+    page = parsing.parse_event_page(
+        {
+            "eventos": [raw.evento(1), {**raw.evento(2), "sequencia": 2**70}],
+            "ultima_sequencia": 2**70,
+            "ha_mais": False,
+            "atraso_maximo_segundos": 0,
+        }
+    )
+    assert page.ultima_sequencia is None
+    assert [type(i).__name__ for i in page.items] == ["Evento", "QuarantinedEvent"]
+
+
+def test_an_event_nested_too_deep_is_quarantined_with_a_stub() -> None:
+    deep: Any = "fundo"
+    for _ in range(5000):
+        deep = [deep]
+    data = {**raw.evento(3), "extra": deep}
+    item = quarantined(data)
+    depth = parsing.MAX_DEPTH
+    assert item.error == f"evento: nested deeper than {depth} levels (raw JSON not kept)"
+    assert item.id_evento == data["id_evento"] and item.sequencia == 3
+    assert item.raw["raw_dropped"] == "nested too deep"
+    del data["id_evento"]
+    first, again = quarantined(data), quarantined(data)
+    assert first.id_evento == again.id_evento and first.id_evento.startswith("invalid:")
+
+
+def test_an_event_that_is_a_deeply_nested_array_is_quarantined_without_raising() -> None:
+    deep: Any = 1
+    for _ in range(5000):
+        deep = [deep]
+    first, again = parsing.parse_event(deep), parsing.parse_event(deep)
+    assert isinstance(first, models.QuarantinedEvent)
+    assert first.id_evento == again.id_evento and first.raw["raw_dropped"] == "nested too deep"
+    assert first.error == "evento: expected an object, got array"

@@ -131,3 +131,49 @@ def test_set_aside_interacoes_are_the_malformed_interacoes_before_a_sequencia(
 def test_marking_an_unknown_event_says_so(store: Store) -> None:
     with pytest.raises(errors.StoreError, match="inbox event 424242 does not exist"):
         store.mark_event(424242, InboxState.SKIPPED, "x")
+
+
+def test_whatever_one_event_carries_the_page_is_stored_and_the_bad_ones_quarantined(
+    store: Store,
+) -> None:
+    # what broke the whole page on one database or the other: a sequencia past BIGINT (both),
+    # a NUL in a text, a key or a tipo (PostgreSQL), a NUL in a field the contract lacks
+    from sei_bridge.sigrc import parsing
+    from tests.unit.sigrc import raw
+
+    hostile = {
+        "big": {**raw.evento(2, id_evento="big"), "sequencia": 2**63},
+        "nul-text": raw.evento(
+            3, "solicitacao.interacao", id_evento="nul-text", interacao=raw.interacao(texto="a\0b")
+        ),
+        "nul-protocolo": {**raw.evento(4, id_evento="nul-protocolo"), "protocolo": "P\0"},
+        "nul-tipo": {**raw.evento(5, id_evento="nul-tipo"), "tipo": "solicitacao.\0"},
+        "nul-extra": {**raw.evento(6, id_evento="nul-extra"), "ocorrido_em": 1, "x": "\0\ud800"},
+    }
+    nul_id = {**raw.evento(7), "id_evento": "id\0"}
+    items = [
+        parsing.parse_event(raw.evento(1, id_evento="good-1")),
+        *(parsing.parse_event(r) for r in hostile.values()),
+        parsing.parse_event(nul_id),
+        parsing.parse_event(raw.evento(8, "solicitacao.interacao", id_evento="good-8")),
+    ]
+    assert store.record_feed_batch(items, b.cursor(8)) == 8
+    assert store.load_cursor() is not None and store.load_cursor().watermark == 8  # type: ignore[union-attr]
+    events = {e.id_evento: e for e in store.events_of("2026-00000001")}
+    assert events["good-1"].state is events["good-8"].state is InboxState.PENDING
+    assert events["nul-text"].state is InboxState.PENDING
+    evento = events["nul-text"].evento()
+    assert evento is not None and evento.interacao is not None
+    assert evento.interacao.texto == "ab"
+    assert events["big"].state is InboxState.QUARANTINED and events["big"].sequencia is None
+    assert events["big"].reason == "sequencia: larger than a 64-bit integer"
+    assert events["nul-tipo"].reason == "tipo: holds a control character (U+0000)"
+    assert events["nul-extra"].payload == hostile["nul-extra"]  # the raw JSON round-trips
+    quarantined = {q.id_evento: q for q in store.status().quarantine if q.what == "event"}
+    assert quarantined[parsing.synthetic_id(nul_id)].reason == (
+        "id_evento: holds a control character (U+0000)"
+    )
+    unfiled = [q for q in quarantined.values() if q.protocolo is None]
+    assert [q.reason for q in unfiled if q.id_evento == "nul-protocolo"] == [
+        "protocolo: holds a control character (U+0000)"
+    ]
