@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import html
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,11 @@ SEI_FAULTS = FaultConfig(
     hang=0.02,
     hang_seconds=READ_TIMEOUT + 0.5,
     hang_commits=True,
-    outage_start=4.0,
-    outage_duration=2.0,
 )
+#: a 2 s outage once SEI has had this many calls (a fixed time from the sandbox's start would
+#: fall before the first call on a busy machine, and the run would see no outage)
+OUTAGE_AFTER_CALLS = 150
+OUTAGE_SECONDS = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,11 +177,28 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             lease_seconds=30.0,
             poll_interval=0.3,
         )
+        outage = _start_outage_after(sandbox, OUTAGE_AFTER_CALLS, OUTAGE_SECONDS)
         report = engine.sync_until_idle(max_seconds=90)
+        outage.set()  # stops the watcher if the run ended first (the test then says so)
         try:
             yield Run(report, store, sandbox, sigrc_sim, traffic)
         finally:
             store.close()
+
+
+def _start_outage_after(sandbox: RunningSandbox, calls: int, seconds: float) -> threading.Event:
+    """Start ``seconds`` of outage once the sandbox has answered ``calls`` SOAP calls; the
+    returned event stops the watcher."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.02):
+            if sum(sandbox.state.counters().calls.values()) >= calls:
+                sandbox.faults.start_outage(seconds)
+                return
+
+    threading.Thread(target=watch, name="outage-watcher", daemon=True).start()
+    return done
 
 
 def _mapped(run: Run) -> list[GeneratedRequest]:
