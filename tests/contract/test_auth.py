@@ -24,6 +24,7 @@ client redacts the serviço's name) or to send a header it never sends.
 
 from __future__ import annotations
 
+import abc
 import base64
 import dataclasses
 import os
@@ -144,7 +145,7 @@ class Servico:
         return raw_call(self.endpoint, operation, sigla, identificacao, parts, headers=headers)
 
 
-class AuthSei:
+class AuthSei(abc.ABC):
     """One SEI under contract whose serviços the cases configure."""
 
     name: str
@@ -152,17 +153,17 @@ class AuthSei:
     def __init__(self) -> None:
         self._processo: str | None = None
 
-    def servico(self, spec: ServicoSpec) -> Servico:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def servico(self, spec: ServicoSpec) -> Servico: ...
 
+    @abc.abstractmethod
     def target_for(self, spec: ServicoSpec) -> Target:
         """The SEI answering ``spec``'s calls."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def processos(self, especificacao: str) -> int:
         """How many processos SEI holds with this especificação (unique to a case: other
         users of a shared SEI may open processos meanwhile)."""
-        raise NotImplementedError
 
     def processo(self) -> str:
         """A público processo opened with ADAPTER_KEY's key, for the documento cases."""
