@@ -1,5 +1,6 @@
 """``sei-bridge run``: the scheduler daemon. Runs the jobs of ``jobs/schedule.yaml`` until SIGINT
-or SIGTERM, exposing Prometheus metrics when ``SEI_BRIDGE_METRICS_PORT`` is set."""
+or SIGTERM, serving ``/metrics``, ``/healthz`` and ``/readyz`` when ``SEI_BRIDGE_METRICS_PORT``
+is set. SIGRC refusing the token pauses polling (reported) instead of stopping SEI work."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import datetime as dt
 import logging
 import signal
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sei_bridge import errors
 from sei_bridge.commands import _common
+from sei_bridge.ops import health
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +30,63 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--metrics-port",
         type=int,
         default=None,
-        help="serve Prometheus metrics on 127.0.0.1:PORT (env SEI_BRIDGE_METRICS_PORT)",
+        help="serve /metrics, /healthz and /readyz on SEI_BRIDGE_METRICS_ADDR:PORT "
+        "(env SEI_BRIDGE_METRICS_PORT; 0 picks a free port)",
     )
+
+
+#: longest pause between two polls while SIGRC refuses the token (seconds)
+_AUTH_BACKOFF_MAX = 300.0
+
+
+class _SigrcGate:
+    """Polling while SIGRC refuses our token: one ERROR line, then polls backed off (5 s,
+    doubling to 5 min) while SEI work goes on; the poll that gets through again logs and
+    reports the recovery. Other jobs that reach SIGRC (planning asks for snapshots) report a
+    refusal but never a recovery: only the poll's call says the token is accepted."""
+
+    def __init__(self, signals: health.Signals, clock: Callable[[], float] = time.monotonic):
+        self._signals = signals
+        self._clock = clock
+        self._refusals = 0
+        self._next_poll = 0.0
+
+    def poll(self, func: Callable[[], object]) -> None:
+        if self._refusals and self._clock() < self._next_poll:
+            return
+        try:
+            func()
+        except errors.SigrcAuthError as exc:
+            self._refused("poll", exc)
+            self._next_poll = self._clock() + min(
+                _AUTH_BACKOFF_MAX, 5.0 * 2 ** min(self._refusals - 1, 16)
+            )
+            return
+        if self._refusals:
+            log.info("SIGRC accepts the token again (after %d refused polls)", self._refusals)
+            self._refusals = 0
+            self._signals.sigrc_refused(None)
+        self._signals.succeeded("poll")
+
+    def other(self, step: str, func: Callable[[], object]) -> None:
+        try:
+            func()
+        except errors.SigrcAuthError as exc:
+            self._refused(step, exc)
+            return
+        self._signals.succeeded(step)
+
+    def _refused(self, step: str, exc: errors.SigrcAuthError) -> None:
+        self._refusals += 1
+        if self._refusals == 1:
+            log.error("%s: %s; SEI work goes on, polls paused", step, exc)
+        self._signals.sigrc_refused(str(exc))
 
 
 def run(args: argparse.Namespace) -> int:
     # imported when the command runs, not for its --help (see sei_bridge.commands)
     from sei_bridge import app, scheduler
-    from sei_bridge.ops import metrics
+    from sei_bridge.ops.server import OpsServer
     from sei_bridge.reconcile import Reconciler
 
     settings = _common.settings_from(args, metrics_port=args.metrics_port)
@@ -41,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     stopped = threading.Event()
     with app.build_runtime(settings) as rt:
         engine = rt.engine
+        signals = health.Signals()
+        gate = _SigrcGate(signals)
 
         def reconcile(options: Mapping[str, Any]) -> None:
             days = float(options.get("since_days", 7))
@@ -60,18 +115,41 @@ def run(args: argparse.Namespace) -> int:
                 "reconcile: %d checked, %d findings", report.requests_checked, len(report.findings)
             )
 
+        def poll(options: Mapping[str, Any]) -> None:
+            gate.poll(engine.poll_once)
+            signals.holds_poll_lock(not engine.polled_elsewhere)
+
+        def plan(options: Mapping[str, Any]) -> None:
+            gate.other("plan", engine.plan_once)
+
+        def dispatch(options: Mapping[str, Any]) -> None:
+            engine.dispatch_once(max_seconds=options.get("max_seconds"))
+            signals.succeeded("dispatch")
+
         jobs: dict[str, scheduler.JobFunc] = {
-            "poll": lambda o: engine.poll_once(),
-            "plan": lambda o: engine.plan_once(),
-            "dispatch": lambda o: engine.dispatch_once(max_seconds=o.get("max_seconds")),
-            "retry_sweep": lambda o: engine.dispatch_once(max_seconds=o.get("max_seconds")),
+            "poll": poll,
+            "plan": plan,
+            "dispatch": dispatch,
+            "retry_sweep": dispatch,
             "catalog_refresh": lambda o: engine.refresh_catalog(),
             "reconcile": reconcile,
         }
         sched = scheduler.build_scheduler(jobs, specs, stop_event=stopped)
-        if settings.metrics_port:
-            metrics.serve(settings.metrics_port)
-            log.info("metrics on http://127.0.0.1:%d/metrics", settings.metrics_port)
+        ops = None
+        if settings.metrics_port is not None:
+            checks = health.Health(
+                store=rt.store,
+                circuit=engine.guard,
+                signals=signals,
+                poll_stale_seconds=settings.poll_stale_seconds,
+            )
+            ops = OpsServer(checks, addr=settings.metrics_addr, port=settings.metrics_port)
+            ops.start()
+            log.info(
+                "operations endpoint on http://%s:%d (/metrics, /healthz, /readyz)",
+                settings.metrics_addr,
+                ops.port,
+            )
 
         def shutdown(signum: int, frame: object) -> None:
             log.info("signal %d: stopping after the running jobs", signum)
@@ -80,5 +158,9 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, shutdown)
         signal.signal(signal.SIGINT, shutdown)
         log.info("scheduler started with jobs: %s", ", ".join(s.name for s in specs))
-        sched.start()
+        try:
+            sched.start()
+        finally:
+            if ops is not None:
+                ops.close()
     return 2 if stopped.is_set() else 0

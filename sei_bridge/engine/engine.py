@@ -186,6 +186,11 @@ class Engine:
         calls in flight finish and are recorded)."""
         self._stop.set()
 
+    @property
+    def polled_elsewhere(self) -> bool:
+        """True when the last poll found another worker holding the poller lock."""
+        return self._polled_elsewhere
+
     def poll_once(self) -> int:
         """Read one feed pass and store its items with the new cursor, in one transaction.
         Returns the number of new items (0 when another process holds the poller lock)."""

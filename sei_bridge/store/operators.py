@@ -5,6 +5,7 @@ read the status. Every change is audited with the operator's name as the actor.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -25,7 +26,15 @@ from sei_bridge.store.types import (
     StatusReport,
 )
 
-__all__ = ["next_due_at", "replay", "resolve", "status"]
+__all__ = [
+    "cursor_updated_at",
+    "next_due_at",
+    "quarantine_counts",
+    "reason_code",
+    "replay",
+    "resolve",
+    "status",
+]
 
 _A = schema.action
 _E = schema.inbox_event
@@ -321,3 +330,42 @@ def status(conn: Connection, *, now: dt.datetime, limit: int) -> StatusReport:
         attention=tuple(attention),
         cursors=cursors,
     )
+
+
+#: a quarantine reason's code (``"code: cause | fix"``); other texts count as "other"
+_REASON_CODE = re.compile(r"([a-z][a-z0-9]*(?:-[a-z0-9]+)*):")
+
+
+def reason_code(reason: str | None) -> str:
+    """The code a quarantine reason starts with (``sei-refused``, ``unmapped`` …), or
+    ``other``: bounded label values for metrics, never the text itself."""
+    match = _REASON_CODE.match(reason or "")
+    return match.group(1)[:40] if match else "other"
+
+
+def quarantine_counts(conn: Connection) -> dict[tuple[str, str], int]:
+    """``{(item, reason code): count}`` over everything quarantined (item: ``action``,
+    ``event`` or ``request``); reads only the first characters of each reason."""
+    counts: dict[tuple[str, str], int] = {}
+    sources: tuple[tuple[str, sa.Table, Any, Any], ...] = (
+        ("action", _A, _A.c.last_error, _A.c.state == ActionState.QUARANTINED),
+        ("event", _E, _E.c.reason, _E.c.state == InboxState.QUARANTINED),
+        ("request", _S, _S.c.reason, _S.c.state == RequestState.QUARANTINED),
+    )
+    for item, table, column, where in sources:
+        head = sa.func.substr(column, 1, 48)
+        for text, count in conn.execute(
+            sa.select(head, sa.func.count()).select_from(table).where(where).group_by(head)
+        ):
+            key = (item, reason_code(text))
+            counts[key] = counts.get(key, 0) + int(count)
+    return counts
+
+
+def cursor_updated_at(conn: Connection, name: str) -> dt.datetime | None:
+    """When the feed cursor ``name`` was last written (None before the first poll)."""
+    c = schema.feed_cursor
+    value: dt.datetime | None = conn.execute(
+        sa.select(c.c.updated_at).where(c.c.name == name)
+    ).scalar_one_or_none()
+    return value

@@ -362,6 +362,21 @@ class Store:
         with self._db.read("reading the status", snapshot=True) as conn:
             return operators.status(conn, now=at, limit=limit)
 
+    def quarantine_counts(self) -> dict[tuple[str, str], int]:
+        """``{(item, reason code): count}`` of everything quarantined (for metrics)."""
+        with self._db.read("counting the quarantine", snapshot=True) as conn:
+            return operators.quarantine_counts(conn)
+
+    def cursor_updated_at(self, name: str = DEFAULT_CURSOR) -> dt.datetime | None:
+        """When a poll last wrote the feed cursor, by whichever worker (for readiness)."""
+        with self._db.read("reading the feed cursor") as conn:
+            return operators.cursor_updated_at(conn, name)
+
+    def ping(self) -> None:
+        """One round trip to the database (``SELECT 1``); raises StoreError if it fails."""
+        with self._db.read("reaching the database") as conn:
+            conn.execute(sa.text("SELECT 1"))
+
     # --- coordination and audit -----------------------------------------------------------
 
     @contextlib.contextmanager
