@@ -37,6 +37,8 @@ DEFAULT_SIGRC_READ_TIMEOUT = 30.0
 DEFAULT_LEASE_SECONDS = 120.0
 DEFAULT_SEI_BREAKER_RESET_SECONDS = 30.0
 DEFAULT_POLL_STALE_SECONDS = 300.0
+#: well under the 30 s a Kubernetes pod gets by default between SIGTERM and SIGKILL
+DEFAULT_STOP_SECONDS = 20.0
 
 
 def _secret_repr(value: str | None) -> str:
@@ -87,6 +89,8 @@ class Settings:
     metrics_addr: str = "127.0.0.1"
     #: /readyz fails when no worker polled the feed for this many seconds
     poll_stale_seconds: float = DEFAULT_POLL_STALE_SECONDS
+    #: on SIGTERM, seconds the calls in flight get to finish before the daemon exits anyway
+    stop_seconds: float = DEFAULT_STOP_SECONDS
 
     def __repr__(self) -> str:
         shown = []
@@ -194,6 +198,10 @@ def load_settings(
     if not 1 <= settings.poll_stale_seconds <= 7 * 24 * 3600:  # nan fails too
         raise errors.ConfigurationError(
             "SEI_BRIDGE_POLL_STALE_SECONDS must be seconds between 1 and 604800"
+        )
+    if not 0 <= settings.stop_seconds <= 3600:  # nan fails too
+        raise errors.ConfigurationError(
+            "SEI_BRIDGE_STOP_SECONDS must be seconds between 0 and 3600"
         )
     if settings.metrics_port is not None and not 0 <= settings.metrics_port <= 65535:
         raise errors.ConfigurationError("SEI_BRIDGE_METRICS_PORT must be a port, 0-65535")

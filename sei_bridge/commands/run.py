@@ -7,16 +7,20 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sei_bridge import errors
 from sei_bridge.commands import _common
-from sei_bridge.ops import health
+
+if TYPE_CHECKING:
+    from sei_bridge import scheduler
+    from sei_bridge.ops import health
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,7 @@ class _SigrcGate:
 def run(args: argparse.Namespace) -> int:
     # imported when the command runs, not for its --help (see sei_bridge.commands)
     from sei_bridge import app, scheduler
+    from sei_bridge.ops import health
     from sei_bridge.ops.server import OpsServer
     from sei_bridge.reconcile import Reconciler
 
@@ -126,13 +131,17 @@ def run(args: argparse.Namespace) -> int:
             engine.dispatch_once(max_seconds=options.get("max_seconds"))
             signals.succeeded("dispatch")
 
+        running = _RunningJobs()
         jobs: dict[str, scheduler.JobFunc] = {
-            "poll": poll,
-            "plan": plan,
-            "dispatch": dispatch,
-            "retry_sweep": dispatch,
-            "catalog_refresh": lambda o: engine.refresh_catalog(),
-            "reconcile": reconcile,
+            name: running.tracked(func)
+            for name, func in {
+                "poll": poll,
+                "plan": plan,
+                "dispatch": dispatch,
+                "retry_sweep": dispatch,
+                "catalog_refresh": lambda o: engine.refresh_catalog(),
+                "reconcile": reconcile,
+            }.items()
         }
         sched = scheduler.build_scheduler(jobs, specs, stop_event=stopped)
         ops = None
@@ -152,15 +161,66 @@ def run(args: argparse.Namespace) -> int:
             )
 
         def shutdown(signum: int, frame: object) -> None:
-            log.info("signal %d: stopping after the running jobs", signum)
-            sched.shutdown(wait=True)
+            # nothing new is claimed; actions claimed but not started go back to the ledger;
+            # the calls in flight (each bounded by its deadline) finish and are recorded
+            log.info(
+                "signal %d: stopping (calls in flight get %.0f s to finish)",
+                signum,
+                settings.stop_seconds,
+            )
+            engine.stop()
+            sched.shutdown(wait=False)
 
         signal.signal(signal.SIGTERM, shutdown)
         signal.signal(signal.SIGINT, shutdown)
         log.info("scheduler started with jobs: %s", ", ".join(s.name for s in specs))
         try:
             sched.start()
+            engine.stop()  # a job's configuration error stopped the scheduler
+            left = running.wait(settings.stop_seconds)
         finally:
             if ops is not None:
                 ops.close()
+        if left:
+            # the process must end within the time its supervisor allows: what is still in
+            # flight is abandoned; its leases expire after SEI_BRIDGE_LEASE_SECONDS and the
+            # next worker probes each such effect before sending it again (never a duplicate)
+            log.warning(
+                "stopped with %d job(s) still running after %.0f s; their actions are probed "
+                "by the next worker once their leases expire",
+                left,
+                settings.stop_seconds,
+            )
+            logging.shutdown()
+            os._exit(2 if stopped.is_set() else 0)
+    log.info("stopped")
     return 2 if stopped.is_set() else 0
+
+
+class _RunningJobs:
+    """Counts the jobs running, so that a stop can wait for them, for a bounded time."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def tracked(self, func: scheduler.JobFunc) -> scheduler.JobFunc:
+        def run(options: Mapping[str, Any]) -> None:
+            with self._changed:
+                self._count += 1
+            try:
+                func(options)
+            finally:
+                with self._changed:
+                    self._count -= 1
+                    self._changed.notify_all()
+
+        return run
+
+    def wait(self, seconds: float) -> int:
+        """Wait until no job runs or ``seconds`` pass; the number still running."""
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            while self._count and (remaining := deadline - time.monotonic()) > 0:
+                self._changed.wait(remaining)
+            return self._count

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,6 +23,7 @@ from tests.acceptance.conftest import (
     BridgeFactory,
     assert_end_state,
     assert_one_line_error,
+    wait_exit,
     wait_until,
 )
 from tests.fixtures.sei import SandboxFactory
@@ -185,3 +188,61 @@ def test_a_metrics_port_in_use_is_a_one_line_error(
         port = taken.getsockname()[1]
         result = bridge.run("run", env={"SEI_BRIDGE_METRICS_PORT": str(port)}, timeout=60)
     assert_one_line_error(result, f"127.0.0.1:{port}", "SEI_BRIDGE_METRICS_PORT")
+
+
+def _wait_for_done(daemon: Daemon, count: int) -> None:
+    wait_until(
+        lambda: (daemon.metric("sei_bridge_ledger_actions", state="DONE") or 0) >= count,
+        timeout=90,
+        what=f"{count} actions done",
+    )
+
+
+@pytest.mark.parametrize(
+    ("latency", "stop_seconds", "abandoned"),
+    [
+        pytest.param(0.2, 10.0, False, id="calls-finish"),
+        pytest.param(4.0, 1.0, True, id="calls-abandoned"),
+    ],
+)
+def test_sigterm_stops_the_daemon_within_its_stop_time_and_loses_nothing(
+    sigrc_simulator_factory: SimulatorFactory,
+    sei_sandbox_factory: SandboxFactory,
+    bridge_factory: BridgeFactory,
+    sqlite_url: str,
+    tmp_path: Path,
+    latency: float,
+    stop_seconds: float,
+    abandoned: bool,
+) -> None:
+    sigrc: RunningSimulator = sigrc_simulator_factory(requests=60, seed=41, hard_case_rate=0.0)
+    sei: RunningSandbox = sei_sandbox_factory(seed=41)
+    sei.faults.configure(FaultConfig(latency=latency))
+    bridge = bridge_factory(
+        sigrc,
+        sei,
+        sqlite_url,
+        log_level="INFO",
+        stop_seconds=stop_seconds,
+        sei_read_timeout=latency + 5,
+    )
+    daemon = Daemon(bridge, tmp_path)
+    wait_until(daemon.answers, timeout=60, what="the operations endpoint")
+    _wait_for_done(daemon, 3)
+
+    started = time.monotonic()
+    daemon.process.send_signal(signal.SIGTERM)
+    code = wait_exit(daemon.process, timeout=stop_seconds + 30)
+    took = time.monotonic() - started
+    log = daemon.log.read_text()
+    assert code == 0, log[-3000:]
+    assert took < stop_seconds + 5, f"stopped {took:.1f} s after SIGTERM"
+    assert "signal 15: stopping" in log
+    assert ("still running after" in log) is abandoned, log[-3000:]
+    assert "Traceback" not in log
+
+    # what the stopped daemon left is finished by the next worker: exactly once each
+    sei.faults.configure(FaultConfig())
+    result = bridge.run("sync", "--until-idle", "--max-seconds", "120")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_end_state(bridge, sigrc, sei)
