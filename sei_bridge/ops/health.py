@@ -40,8 +40,6 @@ class _Store(Protocol):
 
     def status(self, *, limit: int = 100) -> Any: ...
 
-    def quarantine_counts(self) -> dict[tuple[str, str], int]: ...
-
     def load_cursor(self) -> Any: ...
 
 
@@ -220,7 +218,7 @@ class Health:
         age = 0.0 if oldest is None else max(0.0, now - oldest.timestamp())
         metrics.OLDEST_DUE_SECONDS.set(age)
         # a series seen once stays, at 0, when its items are replayed (codes are few)
-        counts = self._store.quarantine_counts()
+        counts = dict(status.quarantine_counts)
         for key in self._reasons_seen - set(counts):
             metrics.QUARANTINE.labels(item=key[0], reason=key[1]).set(0)
         for (item, reason), count in counts.items():

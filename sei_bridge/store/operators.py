@@ -5,7 +5,6 @@ read the status. Every change is audited with the operator's name as the actor.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -24,13 +23,13 @@ from sei_bridge.store.types import (
     QuarantineEntry,
     RequestState,
     StatusReport,
+    reason_code,
 )
 
 __all__ = [
     "cursor_updated_at",
     "next_due_at",
     "quarantine_counts",
-    "reason_code",
     "replay",
     "resolve",
     "status",
@@ -329,18 +328,8 @@ def status(conn: Connection, *, now: dt.datetime, limit: int) -> StatusReport:
         quarantine=tuple(quarantine),
         attention=tuple(attention),
         cursors=cursors,
+        quarantine_counts=quarantine_counts(conn),
     )
-
-
-#: a quarantine reason's code (``"code: cause | fix"``); other texts count as "other"
-_REASON_CODE = re.compile(r"([a-z][a-z0-9]*(?:-[a-z0-9]+)*):")
-
-
-def reason_code(reason: str | None) -> str:
-    """The code a quarantine reason starts with (``sei-refused``, ``unmapped`` …), or
-    ``other``: bounded label values for metrics, never the text itself."""
-    match = _REASON_CODE.match(reason or "")
-    return match.group(1)[:40] if match else "other"
 
 
 def quarantine_counts(conn: Connection) -> dict[tuple[str, str], int]:

@@ -362,11 +362,6 @@ class Store:
         with self._db.read("reading the status", snapshot=True) as conn:
             return operators.status(conn, now=at, limit=limit)
 
-    def quarantine_counts(self) -> dict[tuple[str, str], int]:
-        """``{(item, reason code): count}`` of everything quarantined (for metrics)."""
-        with self._db.read("counting the quarantine", snapshot=True) as conn:
-            return operators.quarantine_counts(conn)
-
     def cursor_updated_at(self, name: str = DEFAULT_CURSOR) -> dt.datetime | None:
         """When a poll last wrote the feed cursor, by whichever worker (for readiness)."""
         with self._db.read("reading the feed cursor") as conn:
