@@ -20,6 +20,7 @@ from sei_bridge.commands import _common
 
 if TYPE_CHECKING:
     from sei_bridge import scheduler
+    from sei_bridge.engine import Engine
     from sei_bridge.ops import health
 
 log = logging.getLogger(__name__)
@@ -87,9 +88,50 @@ class _SigrcGate:
         self._signals.sigrc_refused(str(exc))
 
 
+class _MappingWatch:
+    """Notices a changed mapping folder (an edited, added or removed file) before each
+    planning round and on SIGHUP, and reloads it: a service added and replayed is planned
+    with the new mappings, not re-quarantined by the old ones. A folder that does not load is
+    reported once (ERROR) and the mappings in use stay."""
+
+    def __init__(self, folder: Path, engine: Engine, version: str | None) -> None:
+        self._folder = folder
+        self._engine = engine
+        self.version = version
+        self._refused: str | None = None
+        self._lock = threading.Lock()
+        _mappings_info(version)
+        log.info("mappings version %s loaded from %s", version, folder)
+
+    def check(self) -> None:
+        from sei_bridge import mapping
+
+        with self._lock:
+            version = mapping.folder_version(self._folder)
+            if version is None or version in (self.version, self._refused):
+                return
+            try:
+                mappings = mapping.load_mappings(self._folder)
+            except errors.MappingError as exc:
+                self._refused = version
+                log.error("mappings not reloaded, version %s stays: %s", self.version, exc)
+                return
+            self._engine.reload_mappings(mappings)
+            log.info("mappings reloaded: version %s -> %s", self.version, version)
+            self.version, self._refused = version, None
+            _mappings_info(version)
+
+
+def _mappings_info(version: str | None) -> None:
+    from sei_bridge.ops import metrics
+
+    metrics.MAPPINGS_INFO.clear()
+    metrics.MAPPINGS_INFO.labels(version=version or "unknown").set(1)
+
+
 def run(args: argparse.Namespace) -> int:
     # imported when the command runs, not for its --help (see sei_bridge.commands)
-    from sei_bridge import app, scheduler
+    from sei_bridge import app, mapping, scheduler
     from sei_bridge.ops import health
     from sei_bridge.ops.server import OpsServer
     from sei_bridge.reconcile import Reconciler
@@ -100,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
     with app.build_runtime(settings) as rt:
         engine = rt.engine
         signals = health.Signals()
+        watch = _MappingWatch(
+            Path(settings.mappings), engine, mapping.folder_version(Path(settings.mappings))
+        )
         gate = _SigrcGate(signals)
 
         def reconcile(options: Mapping[str, Any]) -> None:
@@ -125,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
             signals.holds_poll_lock(not engine.polled_elsewhere)
 
         def plan(options: Mapping[str, Any]) -> None:
+            watch.check()
             gate.other("plan", engine.plan_once)
 
         def dispatch(options: Mapping[str, Any]) -> None:
@@ -171,8 +217,12 @@ def run(args: argparse.Namespace) -> int:
             engine.stop()
             sched.shutdown(wait=False)
 
+        def reload(signum: int, frame: object) -> None:
+            threading.Thread(target=watch.check, name="sei-bridge-reload", daemon=True).start()
+
         signal.signal(signal.SIGTERM, shutdown)
         signal.signal(signal.SIGINT, shutdown)
+        signal.signal(signal.SIGHUP, reload)
         log.info("scheduler started with jobs: %s", ", ".join(s.name for s in specs))
         try:
             sched.start()

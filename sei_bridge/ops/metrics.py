@@ -18,6 +18,7 @@ __all__ = [
     "JOB_FAILURES",
     "JOB_SECONDS",
     "LAST_SUCCESS",
+    "MAPPINGS_INFO",
     "NEEDS_PERSON",
     "OLDEST_DUE_SECONDS",
     "POLL_LOCK_HELD",
@@ -60,6 +61,11 @@ LAST_SUCCESS = Gauge(
     "sei_bridge_last_success_timestamp_seconds",
     "When poll, plan and dispatch last completed without error in this process (POSIX time)",
     ["step"],
+)
+MAPPINGS_INFO = Gauge(
+    "sei_bridge_mappings_info",
+    "1 for the version (fingerprint) of the mappings in use",
+    ["version"],
 )
 SIGRC_AUTH_FAILING = Gauge(
     "sei_bridge_sigrc_auth_failing", "1 while SIGRC refuses our token (polling is backed off)"

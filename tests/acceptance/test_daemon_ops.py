@@ -246,3 +246,67 @@ def test_sigterm_stops_the_daemon_within_its_stop_time_and_loses_nothing(
     result = bridge.run("sync", "--until-idle", "--max-seconds", "120")
     assert result.returncode == 0, result.stderr[-3000:]
     assert_end_state(bridge, sigrc, sei)
+
+
+MAPPING_9999 = """
+  "9999":
+    tipo_procedimento: "100000345"
+    assuntos: ["052.1"]
+    concluir_ao_finalizar: true
+"""
+
+
+def _unmapped_quarantine(bridge: Bridge) -> set[str]:
+    return {
+        q["protocolo"]
+        for q in bridge.status()["quarantine"]
+        if q["what"] == "request" and str(q["reason"]).startswith("unmapped")
+    }
+
+
+def test_a_running_daemon_picks_up_changed_mappings_and_keeps_them_when_broken(
+    sigrc_simulator_factory: SimulatorFactory,
+    sei_sandbox: RunningSandbox,
+    bridge_factory: BridgeFactory,
+    sqlite_url: str,
+    mappings_copy: Path,
+    tmp_path: Path,
+) -> None:
+    # every hard case (the unmapped service among them) is in 10 requests at least once
+    sigrc: RunningSimulator = sigrc_simulator_factory(requests=10, seed=3156)
+    bridge = bridge_factory(
+        sigrc, sei_sandbox, sqlite_url, mappings=mappings_copy, log_level="INFO"
+    )
+    daemon = Daemon(bridge, tmp_path)
+    wait_until(lambda: bool(_unmapped_quarantine(bridge)), timeout=60, what="unmapped requests")
+    unmapped = _unmapped_quarantine(bridge)
+    version = bridge.status()["mappings_version"]
+    assert daemon.metric("sei_bridge_mappings_info", version=version) == 1
+
+    # a broken edit: reported once, the mappings in use stay
+    fazenda = mappings_copy / "fazenda.yaml"
+    good = fazenda.read_text(encoding="utf-8")
+    fazenda.write_text(good + '\n  "9999": [not, a, mapping\n', encoding="utf-8")
+    daemon.process.send_signal(signal.SIGHUP)
+    wait_until(
+        lambda: "mappings not reloaded" in daemon.log.read_text(), timeout=30, what="the refusal"
+    )
+    time.sleep(3)  # several planning rounds: still one line
+    assert daemon.log.read_text().count("mappings not reloaded") == 1
+    assert daemon.metric("sei_bridge_mappings_info", version=version) == 1
+
+    # the operator maps the service and replays: the daemon plans them with the new mappings
+    fazenda.write_text(good + MAPPING_9999, encoding="utf-8")
+    wait_until(lambda: "mappings reloaded" in daemon.log.read_text(), timeout=30, what="reload")
+    replay = bridge.run("replay", "--reason", "unmapped")
+    assert replay.returncode == 0, replay.stderr
+    wait_until(
+        lambda: all(sei_sandbox.state.process(f"SP156-{p}") for p in unmapped),
+        timeout=90,
+        what="processes for the requests of the newly mapped service",
+    )
+    assert not _unmapped_quarantine(bridge)
+    new_version = bridge.status()["mappings_version"]
+    assert new_version != version
+    assert daemon.metric("sei_bridge_mappings_info", version=new_version) == 1
+    assert daemon.metric("sei_bridge_mappings_info", version=version) is None
