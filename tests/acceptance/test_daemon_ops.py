@@ -23,6 +23,7 @@ from tests.acceptance.conftest import (
     BridgeFactory,
     assert_end_state,
     assert_one_line_error,
+    fast_schedule,
     wait_exit,
     wait_until,
 )
@@ -30,14 +31,6 @@ from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory
 
 pytestmark = pytest.mark.slow
-
-SCHEDULE = """\
-defaults: {coalesce: true, max_instances: 1, misfire_grace_time: 30}
-jobs:
-  poll: {trigger: {type: interval, seconds: 1}}
-  plan: {trigger: {type: interval, seconds: 1}}
-  dispatch: {trigger: {type: interval, seconds: 1}, options: {max_seconds: 30}}
-"""
 
 
 def _free_port() -> int:
@@ -65,8 +58,7 @@ def _metric(page: str, name: str, **labels: str) -> float | None:
 
 class Daemon:
     def __init__(self, bridge: Bridge, tmp_path: Path) -> None:
-        schedule = tmp_path / "schedule.yaml"
-        schedule.write_text(SCHEDULE)
+        schedule = fast_schedule(tmp_path)
         self.port = _free_port()
         bridge.env["SEI_BRIDGE_METRICS_PORT"] = str(self.port)
         self.process = bridge.start("run", "--schedule", str(schedule), log_name="daemon")
