@@ -108,10 +108,23 @@ class OneLineFormatter(logging.Formatter):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = args.log_level or os.environ.get("SEI_BRIDGE_LOG_LEVEL", "INFO")
+    from sei_bridge import config  # after parse_args: --help needs none of it
+
+    given = "--log-level" if args.log_level else "SEI_BRIDGE_LOG_LEVEL"
+    try:
+        level = config.parse_log_level(
+            args.log_level or os.environ.get("SEI_BRIDGE_LOG_LEVEL") or "INFO"
+        )
+    except ValueError:
+        print(
+            f"sei-bridge: error: {given} is not a log level: use one of "
+            f"{', '.join(config.LOG_LEVELS)}",
+            file=sys.stderr,
+        )
+        return 2
     handler = logging.StreamHandler()
     handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    logging.basicConfig(level=level.upper(), handlers=[handler])
+    logging.basicConfig(level=level, handlers=[handler])
     # zeep logs whole envelopes (credentials, content) at DEBUG: never let it.
     logging.getLogger("zeep.transports").setLevel(logging.WARNING)
     try:

@@ -19,12 +19,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from sei_bridge import errors
+from sei_bridge import errors, safe_yaml
 from sei_bridge.ops import metrics
 
 __all__ = ["DEFAULT_SCHEDULE", "JobSpec", "build_scheduler", "load_schedule"]
@@ -52,6 +51,10 @@ class JobSpec:
 
 
 def _trigger(name: str, raw: Mapping[str, Any]) -> IntervalTrigger | CronTrigger:
+    if not isinstance(raw, Mapping):
+        raise errors.ConfigurationError(
+            f"jobs: job {safe_yaml.excerpt(name)} trigger must be a mapping with a type"
+        )
     spec = dict(raw)
     kind = spec.pop("type", None)
     try:
@@ -61,10 +64,12 @@ def _trigger(name: str, raw: Mapping[str, Any]) -> IntervalTrigger | CronTrigger
             return CronTrigger(**spec)
     except (TypeError, ValueError) as exc:
         raise errors.ConfigurationError(
-            f"jobs: job {name!r} has an invalid trigger: {exc}"
+            f"jobs: job {safe_yaml.excerpt(name)} has an invalid trigger: "
+            f"{safe_yaml.excerpt(str(exc), 120)}"
         ) from exc
     raise errors.ConfigurationError(
-        f"jobs: job {name!r} trigger type must be 'interval' or 'cron', not {kind!r}"
+        f"jobs: job {safe_yaml.excerpt(name)} trigger type must be 'interval' or 'cron', "
+        f"not {safe_yaml.excerpt(kind)}"
     )
 
 
@@ -72,31 +77,40 @@ def load_schedule(path: Path | None = None) -> list[JobSpec]:
     """Read and validate the schedule file (default: ``jobs/schedule.yaml``)."""
     if path is None:
         path = DEFAULT_SCHEDULE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise errors.ConfigurationError(f"cannot read schedule {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise errors.ConfigurationError(f"schedule {path} is not valid YAML: {exc}") from exc
+    data = safe_yaml.load_file(path, error=errors.ConfigurationError)
     if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
         raise errors.ConfigurationError(f"schedule {path} must have a 'jobs' mapping")
-    defaults = dict(data.get("defaults") or {})
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise errors.ConfigurationError(f"schedule {path}: 'defaults' must be a mapping")
     specs = []
     for name, raw in data["jobs"].items():
         if not isinstance(raw, dict) or "trigger" not in raw:
-            raise errors.ConfigurationError(f"schedule {path}: job {name!r} needs a trigger")
+            raise errors.ConfigurationError(
+                f"schedule {path}: job {safe_yaml.excerpt(name)} needs a trigger"
+            )
         merged = {**defaults, **{k: v for k, v in raw.items() if k in _APS_OPTIONS}}
         specs.append(
             JobSpec(
                 name=str(name),
                 trigger=_trigger(str(name), raw["trigger"]),
                 coalesce=bool(merged.get("coalesce", True)),
-                max_instances=int(merged.get("max_instances", 1)),
-                misfire_grace_time=int(merged.get("misfire_grace_time", 30)),
+                max_instances=_whole(path, name, merged, "max_instances", 1),
+                misfire_grace_time=_whole(path, name, merged, "misfire_grace_time", 30),
                 options=dict(raw.get("options") or {}),
             )
         )
     return specs
+
+
+def _whole(path: Path, job: object, options: Mapping[str, Any], key: str, default: int) -> int:
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 86_400:
+        raise errors.ConfigurationError(
+            f"schedule {path}: job {safe_yaml.excerpt(job)} {key} must be a whole number "
+            f"from 1 to 86400, not {safe_yaml.excerpt(value)}"
+        )
+    return value
 
 
 def _guarded(name: str, func: JobFunc, options: Mapping[str, Any], stop: Callable[[], None]):  # type: ignore[no-untyped-def]

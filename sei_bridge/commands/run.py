@@ -39,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     settings = _common.settings_from(args, metrics_port=args.metrics_port)
     specs = scheduler.load_schedule(args.schedule)
     stopped = threading.Event()
+    if settings.metrics_port:
+        # before anything else starts: a port in use is a one-line error, not a half-started daemon
+        metrics.serve(settings.metrics_port)
+        log.info("metrics on http://127.0.0.1:%d/metrics", settings.metrics_port)
     with app.build_runtime(settings) as rt:
         engine = rt.engine
 
@@ -69,9 +73,6 @@ def run(args: argparse.Namespace) -> int:
             "reconcile": reconcile,
         }
         sched = scheduler.build_scheduler(jobs, specs, stop_event=stopped)
-        if settings.metrics_port:
-            metrics.serve(settings.metrics_port)
-            log.info("metrics on http://127.0.0.1:%d/metrics", settings.metrics_port)
 
         def shutdown(signum: int, frame: object) -> None:
             log.info("signal %d: stopping after the running jobs", signum)

@@ -4,7 +4,11 @@ protocolo, a CPF or any text, so cardinality stays bounded and no personal data 
 
 from __future__ import annotations
 
+import errno
+
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from sei_bridge import errors
 
 __all__ = [
     "ACTIONS",
@@ -42,5 +46,13 @@ JOB_FAILURES = Counter("sei_bridge_job_failures_total", "Scheduled job runs that
 
 
 def serve(port: int, addr: str = "127.0.0.1") -> None:
-    """Expose /metrics on ``addr:port`` (a daemon thread)."""
-    start_http_server(port, addr=addr)
+    """Expose /metrics on ``addr:port`` (a daemon thread). A port that cannot be bound (in
+    use, or reserved to root) is a ConfigurationError naming SEI_BRIDGE_METRICS_PORT."""
+    try:
+        start_http_server(port, addr=addr)
+    except OSError as exc:
+        why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
+        raise errors.ConfigurationError(
+            f"SEI_BRIDGE_METRICS_PORT={port}: {addr}:{port} {why}: choose a free port "
+            "(or unset it to serve no metrics)"
+        ) from None
