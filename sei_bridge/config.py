@@ -12,7 +12,6 @@ import os
 import re
 import stat
 import tempfile
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,18 +217,9 @@ def _credential(text: str) -> str:
 
 
 def _http_url(text: str) -> str:
-    _controls(text)
-    if any(c.isspace() for c in text):
-        raise _Invalid("holds a space")
-    try:
-        parsed = urllib.parse.urlsplit(text)
-        parsed.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
-    except ValueError:
-        raise _Invalid("is not a valid URL") from None
-    if parsed.scheme.lower() not in ("http", "https"):
-        raise _Invalid("is not an http:// or https:// URL")
-    if not parsed.hostname:
-        raise _Invalid("has no host")
+    problem = chars.http_url_problem(text, max_length=MAX_TEXT_LENGTH)
+    if problem is not None:
+        raise _Invalid(problem)
     return text
 
 
