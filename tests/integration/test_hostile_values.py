@@ -7,19 +7,24 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sei_bridge import errors
-from sei_bridge.engine import outcomes
+from sei_bridge import config, errors, mapping
+from sei_bridge.engine import Engine, RetryPolicy, SeiGuard, outcomes
 from sei_bridge.sandboxes.sigrc import RunningSimulator
 from sei_bridge.sei import types
 from sei_bridge.sei.client import SeiClient
 from sei_bridge.sigrc.client import SigrcClient
-from sei_bridge.store import ActionKind
+from sei_bridge.sigrc.feed import FeedReader
+from sei_bridge.store import ActionKind, ActionState, Store
+from tests.fixtures.sei import SandboxFactory
+from tests.fixtures.sigrc import SimulatorFactory
 from tests.support.hostile_http import Answer, HostileServer
-from tests.support.hostile_sei import HostileSei
+from tests.support.hostile_sei import HostileSei, fault_envelope
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "real-sei-4.1.0"
 NUMERO = b"99990.000001/2026-53"
@@ -190,3 +195,109 @@ def test_a_link_that_is_not_http_is_not_sent_to_sigrc(
     ]
     assert "not sent to SIGRC" in caplog.text and "alert" not in caplog.text
     assert os.linesep not in caplog.records[0].getMessage()
+
+
+# --- the engine, end to end ----------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class _ByOperation(HostileSei):
+    """A hostile SEI answering by operation (``answers[operation]``), SEI's INFRA_ERRO for an
+    operation it was not given."""
+
+    def __init__(self, answers: dict[str, bytes]) -> None:
+        super().__init__([(500, fault_envelope("Erro.", "INFRA_ERRO"))])
+        self._by_operation = answers
+
+    def _next(self, request: bytes) -> tuple[int, bytes]:
+        status, body = super()._next(request)
+        with self._lock:
+            operation = self.operations[-1]
+        answer = self._by_operation.get(operation)
+        return (200, answer) if answer is not None else (status, body)
+
+
+@pytest.fixture
+def small_sigrc(sigrc_simulator_factory: SimulatorFactory) -> RunningSimulator:
+    return sigrc_simulator_factory(requests=3, seed=7, hard_case_rate=0.0)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.from_url(f"sqlite:///{tmp_path}/ledger.db")
+    store.migrate()
+    yield store
+    store.close()
+
+
+def _engine(sigrc: RunningSimulator, sei: SeiClient, store: Store, tmp_path: Path) -> Engine:
+    settings = config.load_settings(
+        environ={}, overrides={"work_dir": str(tmp_path / "work"), "sei_rate_limit": 0}
+    )
+    return Engine(
+        store=store,
+        feed=FeedReader(SigrcClient(base_url=sigrc.base_url, token=sigrc.token, orgao="SF")),
+        sigrc=SigrcClient(base_url=sigrc.base_url, token=sigrc.token, orgao="SF"),
+        sei=sei,
+        mappings=mapping.load_mappings(REPO / "mappings"),
+        settings=settings,
+        policy=RetryPolicy(initial=0.1, maximum=0.3, jitter=0.1, probe_delay=0.1),
+        guard=SeiGuard(rate_limit=0, fail_max=1000),
+        poll_interval=0.1,
+    )
+
+
+def _opens(sigrc: RunningSimulator, store: Store) -> list[Any]:
+    return [
+        a
+        for protocolo in sigrc.state.protocolos()
+        for a in store.actions_of(protocolo)
+        if a.kind is ActionKind.OPEN
+    ]
+
+
+def test_the_engine_never_uses_or_forwards_a_process_number_sei_could_not_make(
+    small_sigrc: RunningSimulator, store: Store, tmp_path: Path
+) -> None:
+    bad = b"99990.000001/2026-53&#10;FORGED: " + b"9" * 30
+    answers = {
+        "gerarProcedimento": _recorded("gerarProcedimento").replace(NUMERO, bad),
+        "consultarProcedimento": _recorded("consultarProcedimento").replace(NUMERO, bad),
+    }
+    with _ByOperation(answers) as sei:
+        _engine(small_sigrc, _client(sei), store, tmp_path).sync_until_idle(max_seconds=8)
+        assert "consultarProcedimento" in sei.operations  # the creation was probed
+    opened = _opens(small_sigrc, store)
+    assert opened
+    for action in opened:
+        # sent, answer unusable, the probe's answer unusable too: a person decides
+        assert action.state is ActionState.NEEDS_PERSON, (action.state, action.last_error)
+        assert "FORGED" not in str(action.result) and "FORGED" not in (action.last_error or "")
+    for protocolo in small_sigrc.state.protocolos():
+        assert small_sigrc.state.puts(protocolo) == []  # nothing reached SIGRC
+
+
+def test_the_engine_sends_sigrc_no_link_that_is_not_http(
+    small_sigrc: RunningSimulator,
+    sei_sandbox_factory: SandboxFactory,
+    store: Store,
+    tmp_path: Path,
+) -> None:
+    sandbox = sei_sandbox_factory(link_base="javascript:alert(document.cookie)//")
+    sigla, servico = sandbox.credentials
+    client = SeiClient(
+        endpoint_url=sandbox.endpoint_url,
+        sigla_sistema=sigla,
+        identificacao_servico=servico,
+        read_timeout=5.0,
+    )
+    _engine(small_sigrc, client, store, tmp_path).sync_until_idle(max_seconds=20)
+    opened = _opens(small_sigrc, store)
+    assert opened
+    for action in opened:
+        assert action.state is ActionState.DONE, (action.state, action.last_error)
+        puts = small_sigrc.state.puts(action.protocolo)
+        assert puts and all(p.link_acesso is None and p.numero_processo for p in puts)
+        for each in store.actions_of(action.protocolo):
+            assert "javascript" not in str(each.result)
