@@ -117,3 +117,21 @@ def test_an_alias_in_the_schedule_is_one_line(tmp_path: Path) -> None:
     path.write_text("jobs: &j {}\n", encoding="utf-8")
     result = _run(tmp_path, "run", "--schedule", str(path))
     assert_one_line_error(result, "schedule.yaml: anchors are not allowed at line 1")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--processo", "9" * 41], "argument --processo: a process number must be 1 to 40"),
+        (["--processo", "6017.2026/1\nFORGED"], "the control character U+000A"),
+        (["--id-procedimento", "12; DROP"], "argument --id-procedimento: a SEI id is a number"),
+        (["--documento", "1\x1b[2J"], "argument --documento: a document number holds"),
+    ],
+)
+def test_resolve_refuses_a_number_sei_could_not_make(
+    tmp_path: Path, args: list[str], needle: str
+) -> None:
+    result = _run(tmp_path, "resolve", "1", "--done", *args, "--actor", "auditor")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert needle in result.stderr
+    assert "FORGED" not in result.stderr and "\x1b" not in result.stderr
