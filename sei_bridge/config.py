@@ -47,6 +47,14 @@ def _secret_repr(value: str | None) -> str:
     return "None" if value is None else "'[secure]'"
 
 
+_PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
+
+
+def _without_password(url: str) -> str:
+    """``url`` with the password of its user info as ``[secure]`` (a database URL's)."""
+    return _PASSWORD.sub(r"\1:[secure]@", url, count=1)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the service. Field ``x`` is read from ``SEI_BRIDGE_X``."""
@@ -91,6 +99,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in _SECRETS:
                 shown.append(f"{f.name}={_secret_repr(value)}")
+            elif isinstance(value, str) and f.name.endswith("_url"):
+                shown.append(f"{f.name}={_without_password(value)!r}")
             else:
                 shown.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(shown)})"

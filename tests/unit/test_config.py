@@ -178,3 +178,16 @@ def test_a_metrics_port_in_use_is_a_configuration_error() -> None:
         f"SEI_BRIDGE_METRICS_PORT={port}: 127.0.0.1:{port} is in use: choose a free port "
         "(or unset it to serve no metrics)"
     )
+
+
+def test_the_repr_hides_secrets_and_a_database_password() -> None:
+    settings = config.load_settings(
+        {
+            "SEI_BRIDGE_DATABASE_URL": f"postgresql+psycopg://sei:{SECRET[:8]}@db/sei",
+            "SEI_BRIDGE_SIGRC_TOKEN": "token-abc",
+            "SEI_BRIDGE_SEI_IDENTIFICACAO_SERVICO": "SP156_SYNC",
+        }
+    )
+    shown = repr(settings)
+    assert SECRET[:8] not in shown and "token-abc" not in shown and "SP156_SYNC" not in shown
+    assert "database_url='postgresql+psycopg://sei:[secure]@db/sei'" in shown
