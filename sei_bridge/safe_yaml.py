@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-import yaml.composer
-import yaml.nodes
 
 from sei_bridge import chars, errors
 
