@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -23,7 +24,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from sei_bridge import errors, safe_yaml
+from sei_bridge import chars, errors, safe_yaml
 from sei_bridge.ops import metrics
 
 __all__ = ["DEFAULT_SCHEDULE", "JobSpec", "build_scheduler", "load_schedule"]
@@ -36,6 +37,15 @@ DEFAULT_SCHEDULE = Path(__file__).resolve().parent / "data" / "jobs" / "schedule
 _APS_OPTIONS = ("coalesce", "max_instances", "misfire_grace_time")
 
 JobFunc = Callable[[Mapping[str, Any]], object]
+
+#: an interval trigger's bounds, seconds (APScheduler accepts a negative one, and nan crashes)
+_MIN_INTERVAL = 1.0
+_MAX_INTERVAL = 366 * 24 * 3600.0
+#: the options the jobs of run.py read, and their bounds (other options pass as they are)
+_NUMERIC_OPTIONS: Mapping[str, tuple[float, float]] = {
+    "max_seconds": (1.0, 86_400.0),
+    "since_days": (0.001, 3660.0),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,10 +69,16 @@ def _trigger(name: str, raw: Mapping[str, Any]) -> IntervalTrigger | CronTrigger
     kind = spec.pop("type", None)
     try:
         if kind == "interval":
-            return IntervalTrigger(**spec)
+            interval = IntervalTrigger(**spec)
+            seconds = interval.interval.total_seconds()
+            if not _MIN_INTERVAL <= seconds <= _MAX_INTERVAL:
+                raise ValueError(
+                    f"the interval must be from {_MIN_INTERVAL:g} s to {_MAX_INTERVAL:g} s"
+                )
+            return interval
         if kind == "cron":
             return CronTrigger(**spec)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise errors.ConfigurationError(
             f"jobs: job {safe_yaml.excerpt(name)} has an invalid trigger: "
             f"{safe_yaml.excerpt(str(exc), 120)}"
@@ -97,10 +113,42 @@ def load_schedule(path: Path | None = None) -> list[JobSpec]:
                 coalesce=bool(merged.get("coalesce", True)),
                 max_instances=_whole(path, name, merged, "max_instances", 1),
                 misfire_grace_time=_whole(path, name, merged, "misfire_grace_time", 30),
-                options=dict(raw.get("options") or {}),
+                options=_options(path, name, raw.get("options")),
             )
         )
     return specs
+
+
+def _options(path: Path, job: object, raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise errors.ConfigurationError(
+            f"schedule {path}: job {safe_yaml.excerpt(job)} options must be a mapping"
+        )
+    for key, (low, high) in _NUMERIC_OPTIONS.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        number = (
+            float(value)
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else math.nan
+        )
+        if not low <= number <= high:  # also refuses nan and inf
+            raise errors.ConfigurationError(
+                f"schedule {path}: job {safe_yaml.excerpt(job)} option {key} must be a number "
+                f"from {low:g} to {high:g}, not {safe_yaml.excerpt(value)}"
+            )
+    report_dir = raw.get("report_dir")
+    if report_dir is not None and (
+        not isinstance(report_dir, str) or not report_dir or chars.first_control(report_dir)
+    ):
+        raise errors.ConfigurationError(
+            f"schedule {path}: job {safe_yaml.excerpt(job)} option report_dir must be a folder "
+            "path without control characters"
+        )
+    return dict(raw)
 
 
 def _whole(path: Path, job: object, options: Mapping[str, Any], key: str, default: int) -> int:
