@@ -100,6 +100,19 @@ def _numero(value: Any, name: str) -> str:
     return numero
 
 
+#: the most digits a SEI id has (a BIGINT)
+_MAX_ID_DIGITS = 20
+
+
+def _id(value: Any, name: str) -> str:
+    """IdProcedimento / IdDocumento: SEI's ids are numbers (sent back in later calls and kept
+    in the ledger); anything else in their place is refused. Absent stays ""."""
+    found = _required(value, name)
+    if found and not (found.isascii() and found.isdigit() and len(found) <= _MAX_ID_DIGITS):
+        raise InvalidAnswer(name, f"is not a number of at most {_MAX_ID_DIGITS} digits")
+    return found
+
+
 def _link(value: Any) -> str:
     """LinkAcesso, or "" when it is not an http(s) URL: it is only shown and handed to SIGRC
     (which shows it to the citizen), so a ``javascript:`` or CR LF link is dropped, with a
@@ -158,7 +171,7 @@ def andamentos(value: Any) -> list[types.Andamento]:
 def documento_incluido(value: Any) -> types.DocumentoIncluido:
     """``RetornoInclusaoDocumento``."""
     return types.DocumentoIncluido(
-        id_documento=_required(value, "IdDocumento"),
+        id_documento=_id(value, "IdDocumento"),
         documento_formatado=_numero(value, "DocumentoFormatado"),
         link_acesso=_link(value),
     )
@@ -167,7 +180,7 @@ def documento_incluido(value: Any) -> types.DocumentoIncluido:
 def procedimento_gerado(value: Any) -> types.ProcedimentoGerado:
     """``RetornoGeracaoProcedimento``."""
     return types.ProcedimentoGerado(
-        id_procedimento=_required(value, "IdProcedimento"),
+        id_procedimento=_id(value, "IdProcedimento"),
         procedimento_formatado=_numero(value, "ProcedimentoFormatado"),
         link_acesso=_link(value),
         documentos=tuple(
@@ -197,7 +210,7 @@ def procedimento_consultado(value: Any) -> types.ProcedimentoConsultado:
         for item in _items(_child(value, "UnidadesProcedimentoAberto"))
     )
     return types.ProcedimentoConsultado(
-        id_procedimento=_required(value, "IdProcedimento"),
+        id_procedimento=_id(value, "IdProcedimento"),
         procedimento_formatado=_numero(value, "ProcedimentoFormatado"),
         especificacao=text(value, "Especificacao"),
         data_autuacao=text(value, "DataAutuacao"),
@@ -223,9 +236,9 @@ def documento_consultado(value: Any) -> types.DocumentoConsultado:
     """``RetornoConsultaDocumento``."""
     serie = _child(value, "Serie")
     return types.DocumentoConsultado(
-        id_procedimento=_required(value, "IdProcedimento"),
+        id_procedimento=_id(value, "IdProcedimento"),
         procedimento_formatado=_numero(value, "ProcedimentoFormatado"),
-        id_documento=_required(value, "IdDocumento"),
+        id_documento=_id(value, "IdDocumento"),
         documento_formatado=_numero(value, "DocumentoFormatado"),
         link_acesso=_link(value),
         id_serie=_required(serie, "IdSerie"),

@@ -301,3 +301,15 @@ def test_the_engine_sends_sigrc_no_link_that_is_not_http(
         assert puts and all(p.link_acesso is None and p.numero_processo for p in puts)
         for each in store.actions_of(action.protocolo):
             assert "javascript" not in str(each.result)
+
+
+@pytest.mark.parametrize("id_procedimento", [b"1&#10;2", b"-1", b"1" * 21, b"abc"])
+def test_an_id_that_is_not_a_number_is_never_used(id_procedimento: bytes) -> None:
+    tag = b'<IdProcedimento xsi:type="xsd:string">'
+    created = _recorded("gerarProcedimento").replace(tag + b"1<", tag + id_procedimento + b"<")
+    assert id_procedimento in created
+    with (
+        HostileSei([(200, created)]) as sei,
+        pytest.raises(errors.SeiOutcomeUnknownError, match="IdProcedimento is not a number"),
+    ):
+        _gerar(_client(sei))
