@@ -10,6 +10,7 @@ turned it into a string. :func:`load_file` therefore
 - refuses every anchor (``&name``) and alias (``*name``, ``<<: *name``), naming the line:
   none of our files needs them, and writing the value out is always possible;
 - refuses nesting deeper than :data:`MAX_DEPTH` (the pure-Python composer recurses);
+- refuses a key given twice in one mapping (PyYAML keeps the last one silently);
 - reports a syntax error by line, column and PyYAML's short problem text only, never with
   PyYAML's snippet of the offending line (which may hold a secret of the settings file).
 
@@ -44,8 +45,30 @@ class _Refused(yaml.MarkedYAMLError):
     """A construct this loader does not accept (anchor, alias, too deep)."""
 
 
+class _Duplicate(yaml.MarkedYAMLError):
+    """A mapping gives the same key twice (PyYAML would keep the last silently)."""
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors and aliases and limits nesting."""
+    """SafeLoader that refuses anchors and aliases, limits nesting, and refuses a key given
+    twice in one mapping (a service mapped twice in one file, a setting set twice)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:
+                    continue  # an unhashable key: PyYAML's own error follows
+                if duplicate:
+                    raise _Duplicate(
+                        problem=f"the key {excerpt(key)} is given twice",
+                        problem_mark=key_node.start_mark,
+                    )
+        return super().construct_mapping(node, deep)
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -112,6 +135,10 @@ def load_text(text: str, *, name: str, error: type[errors.ConfigurationError]) -
         raise error(
             f"{name}: {problem}{_position(exc.problem_mark)}: write the value out in full "
             "(no &anchor, *alias or <<: merge)"
+        ) from None
+    except _Duplicate as exc:
+        raise error(
+            f"{name}: {exc.problem}{_position(exc.problem_mark)}: keep one of them"
         ) from None
     except yaml.MarkedYAMLError as exc:
         problem = chars.escape_controls(" ".join((exc.problem or "syntax error").split()))

@@ -174,3 +174,16 @@ def test_excerpt_is_short_and_escapes_controls() -> None:
     assert safe_yaml.excerpt(list(range(10**6))) == "a list of 1000000 item(s)"
     assert safe_yaml.excerpt(2**1000) == "an integer of 1001 bits"
     assert safe_yaml.excerpt(1.5) == "1.5" and safe_yaml.excerpt(None) == "None"
+
+
+def test_a_key_given_twice_is_refused_naming_the_line(tmp_path: Path) -> None:
+    twice = MAPPING.replace("&series ", "").replace("*series", '{anexo: "14"}')
+    twice += '  "3222":\n    tipo_procedimento: "100000999"\n'
+    (tmp_path / "twice.yaml").write_text(twice, encoding="utf-8")
+    with pytest.raises(errors.MappingError) as caught:
+        mapping.load_mappings(tmp_path)
+    assert "the key '3222' is given twice at line 10, column 3: keep one" in _one_line(caught.value)
+    path = tmp_path / "settings.yaml"
+    path.write_text("sei_url: http://a/ws\nsei_url: http://b/ws\n", encoding="utf-8")
+    with pytest.raises(errors.ConfigurationError, match="'sei_url' is given twice at line 2"):
+        config.load_settings({"SEI_BRIDGE_CONFIG": str(path)})
