@@ -161,8 +161,9 @@ def _controls(text: str) -> None:
         raise _Invalid(f"is longer than {MAX_TEXT_LENGTH} characters")
 
 
-def _seconds(*, high: float, low: float = 0.0, zero: bool = False) -> _Rule:
-    above = f"at least {low:g}" if zero or low > 0 else "more than 0"
+def _number(*, high: float, low: float = 0.0, inclusive: bool = False) -> _Rule:
+    """A finite number from ``low`` (excluded unless ``inclusive``) to ``high``."""
+    above = f"at least {low:g}" if inclusive else f"more than {low:g}"
 
     def parse(text: str) -> float:
         if not _FLOAT.fullmatch(text):
@@ -170,7 +171,7 @@ def _seconds(*, high: float, low: float = 0.0, zero: bool = False) -> _Rule:
         value = float(text)
         if not math.isfinite(value) or value > high:
             raise _Invalid(f"is more than {high:g}")
-        if value < low or (value == low and not zero):
+        if value < low or (value == low and not inclusive):
             raise _Invalid(f"must be {above}")
         return value
 
@@ -306,16 +307,16 @@ FIELD_RULES: dict[str, _Rule] = {
     "sei_sigla_sistema": _Rule(_CREDENTIAL_ACCEPTS, _credential),
     "sei_identificacao_servico": _Rule(_CREDENTIAL_ACCEPTS, _credential, quotable=False),
     "mappings": _Rule("the path of the folder of mapping files", _plain()),
-    "sei_connect_timeout": _seconds(high=300),
-    "sei_read_timeout": _seconds(high=3600),
+    "sei_connect_timeout": _number(high=300),
+    "sei_read_timeout": _number(high=3600),
     "sei_chunked_upload": _Rule("true or false", _boolean),
     "sei_chunk_bytes": _whole(low=1, high=64 * 1024 * 1024),
-    "sei_rate_limit": _seconds(high=10_000, zero=True),
+    "sei_rate_limit": _number(high=10_000, inclusive=True),
     "sei_concurrency": _whole(low=1, high=64),
-    "sei_breaker_reset_seconds": _seconds(high=3600),
-    "lease_seconds": _seconds(low=1, zero=True, high=86_400),
-    "sigrc_connect_timeout": _seconds(high=300),
-    "sigrc_read_timeout": _seconds(high=3600),
+    "sei_breaker_reset_seconds": _number(high=3600),
+    "lease_seconds": _number(low=1, inclusive=True, high=86_400),
+    "sigrc_connect_timeout": _number(high=300),
+    "sigrc_read_timeout": _number(high=3600),
     "work_dir": _Rule("a directory this user can create or write", _writable_dir),
     "audit_key": _Rule("a text without control characters", _plain(), quotable=False),
     "log_level": _Rule(", ".join(LOG_LEVELS), parse_log_level),
@@ -325,12 +326,16 @@ FIELD_RULES: dict[str, _Rule] = {
 
 def _default_rule(name: str, annotation: str) -> _Rule:
     quotable = name not in _SECRETS and not name.endswith(("_url", "_token", "_key"))
+    if annotation.endswith("| None") and not annotation.startswith("str"):
+        # an optional number or flag: empty means unset
+        rule = _default_rule(name, annotation.removesuffix("| None").strip())
+        return dataclasses.replace(rule, parse=lambda text: rule.parse(text) if text else None)
     if annotation.startswith("bool"):
         return _Rule("true or false", _boolean, quotable)
     if annotation.startswith("int"):
         return dataclasses.replace(_whole(low=0, high=2**53), quotable=quotable)
     if annotation.startswith("float"):
-        return dataclasses.replace(_seconds(high=1e9, zero=True), quotable=quotable)
+        return dataclasses.replace(_number(high=1e9, inclusive=True), quotable=quotable)
     return _Rule("a text without control characters", _plain(), quotable)
 
 

@@ -165,6 +165,10 @@ def test_a_field_without_its_own_rule_gets_the_rule_of_its_type() -> None:
     with pytest.raises(ValueError):
         rule.parse("nan")
     assert not config._default_rule("some_token", "str | None").quotable
+    optional = config._default_rule("max_response_bytes", "int | None")
+    assert optional.parse("") is None and optional.parse("10") == 10
+    with pytest.raises(ValueError):
+        optional.parse("-1")
 
 
 def test_a_metrics_port_in_use_is_a_configuration_error() -> None:
