@@ -6,7 +6,9 @@ variable is wrong and how to fix it. Secrets print as ``[secure]``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import difflib
 import math
 import os
 import re
@@ -294,6 +296,20 @@ def _database_url(text: str) -> str:
     return text
 
 
+def logging_choice(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(log level, log format) as given by the environment, else the settings file, else the
+    defaults — known before the settings are loaded, so that loading them can log. A settings
+    file that cannot be read is reported when the settings are loaded, not here."""
+    env = os.environ if environ is None else environ
+    from_file: dict[str, Any] = {}
+    if env.get(ENV_PREFIX + "CONFIG"):
+        with contextlib.suppress(errors.ConfigurationError):
+            from_file = _read_file(Path(env[ENV_PREFIX + "CONFIG"]))
+    level = env.get(ENV_PREFIX + "LOG_LEVEL") or str(from_file.get("log_level") or "INFO")
+    fmt = env.get(ENV_PREFIX + "LOG_FORMAT") or str(from_file.get("log_format") or "text")
+    return level, fmt
+
+
 def parse_log_level(text: str) -> str:
     """The logging level name for ``text`` (any case), or ValueError."""
     level = text.strip().upper()
@@ -444,7 +460,50 @@ def load_settings(
         raise errors.ConfigurationError(
             f"unknown setting(s) {names}: see README, section Configuration"
         )
+    _refuse_unknown_variables(env, known)
     coerced = {
         name: _coerce(name, raw, known[name], origins.get(name, "")) for name, raw in values.items()
     }
+    state = _state_dir(env)
+    if "database_url" not in coerced:
+        coerced["database_url"] = f"sqlite:///{state / 'sei-bridge.db'}"
+    if "work_dir" not in coerced:
+        coerced["work_dir"] = str(state / ".sei-bridge")
     return Settings(**coerced)
+
+
+#: SEI_BRIDGE_* variables that are not settings: the settings file, the test and sandbox
+#: knobs, and the state directory
+_OTHER_VARIABLES = ("CONFIG", "STATE_DIR")
+_OTHER_PREFIXES = ("TEST_", "SANDBOX_", "BENCH_")
+
+
+def _refuse_unknown_variables(env: Mapping[str, str], known: Mapping[str, str]) -> None:
+    """A misspelled SEI_BRIDGE_* variable would be ignored and its setting left at its
+    default (a token never sent, a timeout never applied): refuse it, naming the nearest."""
+    for variable in sorted(env):
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        name = variable.removeprefix(ENV_PREFIX)
+        if name.lower() in known or name in _OTHER_VARIABLES or name.startswith(_OTHER_PREFIXES):
+            continue
+        shown = chars.escape_controls(variable[:60])
+        nearest = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.75)
+        fix = (
+            f"did you mean {ENV_PREFIX}{nearest[0].upper()}?"
+            if nearest
+            else "see README, section Configuration"
+        )
+        raise errors.ConfigurationError(f"{shown} is not a sei-bridge setting: {fix}")
+
+
+def _state_dir(env: Mapping[str, str]) -> Path:
+    """Where the default store and work directory go, as an absolute path:
+    ``SEI_BRIDGE_STATE_DIR``, else systemd's ``STATE_DIRECTORY`` (``StateDirectory=``), else
+    the current directory."""
+    raw = env.get(ENV_PREFIX + "STATE_DIR") or env.get("STATE_DIRECTORY", "").split(":")[0]
+    if raw and chars.first_control(raw) is not None:
+        raise errors.ConfigurationError(
+            "SEI_BRIDGE_STATE_DIR holds a control character: set it to a directory path"
+        )
+    return Path(raw or ".").absolute()
