@@ -21,8 +21,12 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_LEASE_SECONDS",
     "DEFAULT_SEI_BREAKER_RESET_SECONDS",
+    "DEFAULT_SEI_CALL_DEADLINE",
     "DEFAULT_SEI_CONNECT_TIMEOUT",
+    "DEFAULT_SEI_MAX_RESPONSE_BYTES",
     "DEFAULT_SEI_READ_TIMEOUT",
+    "DEFAULT_SIGRC_CALL_DEADLINE",
+    "DEFAULT_SIGRC_MAX_RESPONSE_BYTES",
     "ENV_PREFIX",
     "Settings",
     "load_settings",
@@ -34,6 +38,15 @@ DEFAULT_SEI_CONNECT_TIMEOUT = 5.0
 DEFAULT_SEI_READ_TIMEOUT = 60.0
 DEFAULT_SIGRC_CONNECT_TIMEOUT = 5.0
 DEFAULT_SIGRC_READ_TIMEOUT = 30.0
+#: total seconds of one SEI call (connect, send, whole answer), whatever the server trickles
+DEFAULT_SEI_CALL_DEADLINE = 120.0
+#: largest SOAP answer read (a consultarProcedimento with many andamentos is a few MB)
+DEFAULT_SEI_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+#: total seconds of one SIGRC call (feed page, GET, PUT, one attachment download of <= 50 MiB)
+DEFAULT_SIGRC_CALL_DEADLINE = 120.0
+#: largest JSON answer of SIGRC read (a feed page of 500 events); attachments are bounded by
+#: their advertised size instead
+DEFAULT_SIGRC_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 DEFAULT_LEASE_SECONDS = 120.0
 DEFAULT_SEI_BREAKER_RESET_SECONDS = 30.0
 
@@ -59,6 +72,10 @@ class Settings:
     mappings: str = "mappings"
     sei_connect_timeout: float = DEFAULT_SEI_CONNECT_TIMEOUT
     sei_read_timeout: float = DEFAULT_SEI_READ_TIMEOUT
+    #: total seconds of one SEI call (connect, send and the whole answer)
+    sei_call_deadline: float = DEFAULT_SEI_CALL_DEADLINE
+    #: largest SOAP answer read, in bytes
+    sei_max_response_bytes: int = DEFAULT_SEI_MAX_RESPONSE_BYTES
     #: send attachments by adicionarArquivo/adicionarConteudoArquivo (fails on SEI 4.1.0)
     sei_chunked_upload: bool = False
     sei_chunk_bytes: int = 5 * 1024 * 1024
@@ -73,6 +90,10 @@ class Settings:
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     sigrc_connect_timeout: float = DEFAULT_SIGRC_CONNECT_TIMEOUT
     sigrc_read_timeout: float = DEFAULT_SIGRC_READ_TIMEOUT
+    #: total seconds of one SIGRC call (connect, send and the whole answer or attachment)
+    sigrc_call_deadline: float = DEFAULT_SIGRC_CALL_DEADLINE
+    #: largest JSON answer of SIGRC read, in bytes
+    sigrc_max_response_bytes: int = DEFAULT_SIGRC_MAX_RESPONSE_BYTES
     #: where downloaded attachments are kept while they are sent
     work_dir: str = ".sei-bridge"
     #: secret for keyed hashes of CPF in the audit trail (never logged)
@@ -181,6 +202,23 @@ def load_settings(
         raise errors.ConfigurationError(
             "SEI_BRIDGE_SEI_BREAKER_RESET_SECONDS must be positive seconds"
         )
+    for name, default in (
+        ("sei_call_deadline", DEFAULT_SEI_CALL_DEADLINE),
+        ("sigrc_call_deadline", DEFAULT_SIGRC_CALL_DEADLINE),
+    ):
+        if not 1 <= getattr(settings, name) <= 86400:  # also refuses nan and inf
+            raise errors.ConfigurationError(
+                f"{ENV_PREFIX}{name.upper()} must be seconds within 1..86400 (default {default:g})"
+            )
+    for name, default_bytes in (
+        ("sei_max_response_bytes", DEFAULT_SEI_MAX_RESPONSE_BYTES),
+        ("sigrc_max_response_bytes", DEFAULT_SIGRC_MAX_RESPONSE_BYTES),
+    ):
+        if not 64 * 1024 <= getattr(settings, name) <= 1024**3:
+            raise errors.ConfigurationError(
+                f"{ENV_PREFIX}{name.upper()} must be bytes within 65536..1073741824 "
+                f"(default {default_bytes})"
+            )
     if settings.lease_seconds < 1:
         raise errors.ConfigurationError("SEI_BRIDGE_LEASE_SECONDS must be at least 1 second")
     return settings
