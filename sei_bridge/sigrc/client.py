@@ -55,8 +55,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONNECT_TIMEOUT: Final = config.DEFAULT_SIGRC_CONNECT_TIMEOUT
 DEFAULT_READ_TIMEOUT: Final = config.DEFAULT_SIGRC_READ_TIMEOUT
-#: longest total wait for an overloaded SIGRC within one call (seconds)
-DEFAULT_MAX_RETRY_AFTER: Final = 300.0
+#: longest total wait for an overloaded SIGRC within one call (seconds); a longer Retry-After
+#: is raised to the caller at once (the engine holds the feed that long, and `sync` with a
+#: time budget stops rather than wait past it)
+DEFAULT_MAX_RETRY_AFTER: Final = 30.0
 #: tries of one call while SIGRC answers 429/503
 DEFAULT_MAX_ATTEMPTS: Final = 4
 #: the contract's largest ``limite``
@@ -468,7 +470,8 @@ class SigrcClient:
     ) -> None:
         if status in (429, 503):
             retry_after = _retry_after(response)
-            message = f"SIGRC answered {status} to {where}; retry after {retry_after or '?'} s"
+            after = "?" if retry_after is None else f"{retry_after:g}"
+            message = f"SIGRC answered {status} to {where}; retry after {after} s"
             if retry_after is not None and retry_after > self._max_retry_after:
                 raise errors.SigrcUnavailable(message, retry_after=retry_after)
             raise _Overloaded(message, status=status, retry_after=retry_after)
