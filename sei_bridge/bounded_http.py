@@ -47,6 +47,7 @@ __all__ = [
     "CallDeadlineExceeded",
     "ResponseTooLarge",
     "bounded",
+    "fired",
     "install",
     "read_body",
 ]
@@ -210,6 +211,15 @@ def _report_sent() -> None:
         deadline.sent = True
 
 
+def fired() -> CallDeadline | None:
+    """The innermost deadline open on this thread that has passed, if any: a call failing
+    under it failed because of it (its sockets were shut down)."""
+    for deadline in reversed(_open_deadlines()):
+        if deadline.fired:
+            return deadline
+    return None
+
+
 class _BoundedConnectionMixin:
     """Connections that answer to the deadlines open on the thread that uses them."""
 
@@ -229,6 +239,9 @@ class _BoundedConnectionMixin:
         if self.sock is None and self.auto_open:
             # connect first, so that a connection that never opened is "not sent"
             self.connect()
+        if fired() is not None:
+            # the deadline passed while connecting: nothing of the request has left
+            raise ConnectionAbortedError("the call deadline passed before sending")
         _report_sent()
         super().send(data)  # type: ignore[misc]
 
@@ -305,10 +318,12 @@ def read_body(response: requests.Response, *, limit: int, deadline: CallDeadline
                 raise ResponseTooLarge(limit)
             chunks.append(chunk)
     except requests.RequestException as exc:
-        if deadline.fired:
-            raise deadline.exceeded() from exc
+        passed = fired() or (deadline if deadline.fired else None)
+        if passed is not None:
+            raise passed.exceeded() from exc
         raise
-    if deadline.fired:
+    passed = fired() or (deadline if deadline.fired else None)
+    if passed is not None:
         # a body without Content-Length simply "ends" when its socket is shut down
-        raise deadline.exceeded()
+        raise passed.exceeded()
     return b"".join(chunks)

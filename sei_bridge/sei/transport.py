@@ -126,8 +126,9 @@ class SeiTransport(zeep.transports.Transport):
             try:
                 response = self.session.get(url, timeout=self.load_timeout, stream=True)
             except requests.RequestException as exc:
-                if deadline.fired:
-                    raise deadline.exceeded() from exc
+                passed = bounded_http.fired()
+                if passed is not None:
+                    raise passed.exceeded() from exc
                 raise
             try:
                 response.raise_for_status()
@@ -153,8 +154,9 @@ class SeiTransport(zeep.transports.Transport):
                     stream=True,
                 )
             except requests.RequestException as exc:
-                if deadline.fired:
-                    raise deadline.exceeded() from exc
+                passed = bounded_http.fired()
+                if passed is not None:
+                    raise passed.exceeded() from exc
                 raise
             try:
                 if response.status_code not in SOAP_STATUSES:

@@ -443,7 +443,11 @@ class SigrcClient:
         self, exc: BaseException, where: str, deadline: bounded_http.CallDeadline
     ) -> errors.SigrcError:
         """The error for a request that failed on the network (or past its deadline)."""
-        if deadline.fired or isinstance(exc, bounded_http.CallDeadlineExceeded):
+        if (
+            deadline.fired
+            or bounded_http.fired() is not None
+            or isinstance(exc, bounded_http.CallDeadlineExceeded)
+        ):
             return errors.SigrcUnavailable(
                 f"SIGRC did not finish answering {where} within the {self._deadline:g} s call "
                 "deadline (SEI_BRIDGE_SIGRC_CALL_DEADLINE); retry later"
@@ -520,7 +524,7 @@ class SigrcClient:
         try:
             yield from response.iter_content(chunk_size=attachments.CHUNK_SIZE)
         except requests.exceptions.RequestException as exc:
-            if deadline.fired:
+            if deadline.fired or bounded_http.fired() is not None:
                 raise attachments.BodyBrokeOff(
                     f"the download of {subject} did not finish within the {self._deadline:g} s "
                     "call deadline (SEI_BRIDGE_SIGRC_CALL_DEADLINE)"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sei_bridge import errors
+from sei_bridge import bounded_http, errors
 from sei_bridge.sei.client import SeiClient
 from tests.support.hostile_sei import Drip, HostileSei, Huge
 
@@ -51,6 +51,20 @@ def test_a_dripping_answer_ends_at_the_call_deadline_as_outcome_unknown(whole: b
     assert took < 4.0, f"the call took {took:.1f} s with a 2 s deadline"
 
 
+def test_a_deadline_passed_before_sending_is_not_sent() -> None:
+    # the deadline of an enclosing call has passed when this one connects: nothing may leave
+    with HostileSei([(200, _ANSWER)]) as sei:
+        client = _client(sei)
+        with bounded_http.bounded(0.05):
+            time.sleep(0.3)
+            with pytest.raises(errors.SeiNotSentError) as caught:
+                client.listar_unidades()
+        assert sei.calls == 0
+    assert "could not send listarUnidades to SEI within the 0.05 s call deadline" in str(
+        caught.value
+    )
+
+
 def test_an_answer_within_the_deadline_is_read_whole() -> None:
     with HostileSei([Drip(200, _ANSWER, every=0.001)]) as sei:
         assert _client(sei, call_deadline=30.0).listar_unidades() == []
@@ -74,7 +88,7 @@ def test_a_200_mb_answer_is_refused_at_the_cap_without_reading_it(declared: bool
 _PEAK = textwrap.dedent(
     """
     import sys
-    from sei_bridge import errors
+    from sei_bridge import bounded_http, errors
     from sei_bridge.sei.client import SeiClient
 
     client = SeiClient(endpoint_url=sys.argv[1], sigla_sistema="S", identificacao_servico="x")
