@@ -311,14 +311,12 @@ class Engine:
 
     def _why_not_idle(self, head: str) -> str:
         """One line: why sync stops with work left (the SEI circuit, SIGRC, the time)."""
-        parts = [head]
+        text = head + (f" ({self._feed_problem})" if self._feed_problem else "")
         until = self.guard.open_until()
         if until is not None and until > self._clock():
             when = dt.datetime.fromtimestamp(until, dt.UTC)
-            parts.append(f"SEI circuit open until {when:%H:%M:%S} UTC (SEI kept failing)")
-        if self._feed_problem:
-            parts.append(self._feed_problem)
-        return "; ".join(parts) + ("; try later" if len(parts) > 1 else "")
+            text += f"; SEI circuit open until {when:%H:%M:%S} UTC (SEI kept failing)"
+        return text + ("; try later" if text != head else "")
 
     def _feed_hold(self) -> float:
         """Seconds SIGRC asked the feed to wait before it is read again (0: none)."""
