@@ -150,3 +150,29 @@ def test_a_feed_retry_after_past_the_budget_ends_the_sync_at_once(
     assert hits == 1
     reason = _reason(result.stdout)
     assert "retry after 3600 s" in reason and "try later" in reason, reason
+
+
+def test_a_dripping_sigrc_feed_ends_the_sync_within_budget_plus_one_call_deadline(
+    bridge_factory: BridgeFactory, sqlite_url: str
+) -> None:
+    with (
+        HostileServer() as sigrc,
+        HostileSei([(200, _ANSWER)]) as sei,
+    ):
+        # a byte every 0.5 s: never idle for the read timeout, a page would take minutes
+        sigrc.script("/sigrc/v1/eventos", Answer(200, b'{"eventos": []' + b" " * 500, drip=0.5))
+        bridge = bridge_factory(
+            _SigrcAt(sigrc.url + "/sigrc"),
+            SeiAt(sei.endpoint_url, CREDENTIALS),
+            sqlite_url,
+            sigrc_call_deadline=4,
+        )
+        started = time.monotonic()
+        result = bridge.run("sync", "--until-idle", "--max-seconds", "10", timeout=120)
+        took = time.monotonic() - started
+        hits = sigrc.hits["/sigrc/v1/eventos"]
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert took < 10 + 4 + 4, f"sync took {took:.0f} s with --max-seconds 10, deadline 4 s"
+    assert hits >= 2, "each feed read should end at its deadline and be tried again"
+    reason = _reason(result.stdout)
+    assert "SIGRC feed unavailable" in reason and "SEI_BRIDGE_SIGRC_CALL_DEADLINE" in reason
