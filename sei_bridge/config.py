@@ -25,8 +25,12 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_LEASE_SECONDS",
     "DEFAULT_SEI_BREAKER_RESET_SECONDS",
+    "DEFAULT_SEI_CALL_DEADLINE",
     "DEFAULT_SEI_CONNECT_TIMEOUT",
+    "DEFAULT_SEI_MAX_RESPONSE_BYTES",
     "DEFAULT_SEI_READ_TIMEOUT",
+    "DEFAULT_SIGRC_CALL_DEADLINE",
+    "DEFAULT_SIGRC_MAX_RESPONSE_BYTES",
     "ENV_PREFIX",
     "FIELD_RULES",
     "LOG_LEVELS",
@@ -41,6 +45,15 @@ DEFAULT_SEI_CONNECT_TIMEOUT = 5.0
 DEFAULT_SEI_READ_TIMEOUT = 60.0
 DEFAULT_SIGRC_CONNECT_TIMEOUT = 5.0
 DEFAULT_SIGRC_READ_TIMEOUT = 30.0
+#: total seconds of one SEI call (connect, send, whole answer), whatever the server trickles
+DEFAULT_SEI_CALL_DEADLINE = 120.0
+#: largest SOAP answer read (a consultarProcedimento with many andamentos is a few MB)
+DEFAULT_SEI_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+#: total seconds of one SIGRC call (feed page, GET, PUT, one attachment download of <= 50 MiB)
+DEFAULT_SIGRC_CALL_DEADLINE = 120.0
+#: largest JSON answer of SIGRC read (a feed page of 500 events); attachments are bounded by
+#: their advertised size instead
+DEFAULT_SIGRC_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 DEFAULT_LEASE_SECONDS = 120.0
 DEFAULT_SEI_BREAKER_RESET_SECONDS = 30.0
 DEFAULT_POLL_STALE_SECONDS = 300.0
@@ -77,6 +90,10 @@ class Settings:
     mappings: str = "mappings"
     sei_connect_timeout: float = DEFAULT_SEI_CONNECT_TIMEOUT
     sei_read_timeout: float = DEFAULT_SEI_READ_TIMEOUT
+    #: total seconds of one SEI call (connect, send and the whole answer)
+    sei_call_deadline: float = DEFAULT_SEI_CALL_DEADLINE
+    #: largest SOAP answer read, in bytes
+    sei_max_response_bytes: int = DEFAULT_SEI_MAX_RESPONSE_BYTES
     #: send attachments by adicionarArquivo/adicionarConteudoArquivo (fails on SEI 4.1.0)
     sei_chunked_upload: bool = False
     sei_chunk_bytes: int = 5 * 1024 * 1024
@@ -91,6 +108,10 @@ class Settings:
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     sigrc_connect_timeout: float = DEFAULT_SIGRC_CONNECT_TIMEOUT
     sigrc_read_timeout: float = DEFAULT_SIGRC_READ_TIMEOUT
+    #: total seconds of one SIGRC call (connect, send and the whole answer or attachment)
+    sigrc_call_deadline: float = DEFAULT_SIGRC_CALL_DEADLINE
+    #: largest JSON answer of SIGRC read, in bytes
+    sigrc_max_response_bytes: int = DEFAULT_SIGRC_MAX_RESPONSE_BYTES
     #: where downloaded attachments are kept while they are sent
     work_dir: str = ".sei-bridge"
     #: secret for keyed hashes of CPF in the audit trail (never logged)
@@ -369,6 +390,10 @@ FIELD_RULES: dict[str, _Rule] = {
     "log_format": _Rule("text or json", _log_format),
     "poll_stale_seconds": _number(low=1, inclusive=True, high=7 * 86_400),
     "stop_seconds": _number(low=0, inclusive=True, high=3600),
+    "sei_call_deadline": _number(low=1, inclusive=True, high=86_400),
+    "sigrc_call_deadline": _number(low=1, inclusive=True, high=86_400),
+    "sei_max_response_bytes": _whole(low=64 * 1024, high=1024**3),
+    "sigrc_max_response_bytes": _whole(low=64 * 1024, high=1024**3),
 }
 
 
