@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     # imported when the command runs, not for its --help (see sei_bridge.commands)
     from sei_bridge import app
 
-    store = app.open_store(_common.settings_from(args))
+    store = app.open_store(_common.settings_from(args), read_only=True)
     try:
         report = store.status()
     finally:

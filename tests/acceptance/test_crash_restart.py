@@ -24,6 +24,7 @@ from sei_bridge.sandboxes.sigrc import RunningSimulator
 from tests.acceptance.conftest import Bridge, BridgeFactory, assert_end_state, wait_until
 from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory
+from tests.support.db import migrated
 
 pytestmark = pytest.mark.slow
 
@@ -133,7 +134,7 @@ def sei(sei_sandbox_factory: SandboxFactory) -> RunningSandbox:
 def test_sigkill_restarts_on_sqlite_leave_the_exact_end_state(
     sigrc: RunningSimulator, sei: RunningSandbox, bridge_factory: BridgeFactory, sqlite_url: str
 ) -> None:
-    bridge = bridge_factory(sigrc, sei, sqlite_url)
+    bridge = bridge_factory(sigrc, sei, migrated(sqlite_url))
     _crash_and_finish(bridge, sigrc, sei, seed=SEED)
 
 
@@ -144,5 +145,5 @@ def test_sigkill_restarts_on_postgresql_leave_the_exact_end_state(
     bridge_factory: BridgeFactory,
     postgres_schema_url: str,
 ) -> None:
-    bridge = bridge_factory(sigrc, sei, postgres_schema_url)
+    bridge = bridge_factory(sigrc, sei, migrated(postgres_schema_url))
     _crash_and_finish(bridge, sigrc, sei, seed=SEED + 1)
