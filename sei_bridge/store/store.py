@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from sei_bridge import audit
+from sei_bridge import audit, audit_excerpt
 from sei_bridge.sigrc import models
 from sei_bridge.sigrc.feed import FeedCursor
 from sei_bridge.store import audit_log, inbox, ledger, lifecycle, locking, operators
@@ -372,6 +372,19 @@ class Store:
         """Recompute the audit chain; report the first altered, missing or misplaced entry."""
         with self._db.read("verifying the audit chain", snapshot=True) as conn:
             return audit_log.verify(conn)
+
+    @contextlib.contextmanager
+    def audit_excerpt(
+        self, *, start: TimeLike | None = None, end: TimeLike | None = None
+    ) -> Iterator[tuple[audit_excerpt.ExcerptHeader, Iterator[audit.AuditEntry]]]:
+        """``with store.audit_excerpt(start=…, end=…) as (header, entries):`` the excerpt of
+        the period [start, end) (see :mod:`sei_bridge.audit_excerpt`), read from one snapshot;
+        ``entries`` streams in pages and must be consumed inside the block."""
+        since = None if start is None else self._now(start)
+        until = None if end is None else self._now(end)
+        now = self._now()
+        with self._db.read("exporting the audit trail", snapshot=True) as conn:
+            yield audit_log.excerpt(conn, start=since, end=until, now=now)
 
     def audit_trail(
         self, *, subject: str | None = None, after: int = 0, limit: int = 1000
