@@ -12,8 +12,9 @@ import argparse
 
 from sei_bridge.commands import _common
 
-#: exit status when the database cannot be migrated by this release (newer, not sei-bridge's,
-#: a missing PostgreSQL schema); the message says why
+#: exit status of ``migrate --json`` when the database cannot be migrated by this release
+#: (newer, not sei-bridge's, a missing PostgreSQL schema); without --json it is the usual
+#: one-line error and exit 2
 EXIT_REFUSED = 1
 
 
@@ -24,15 +25,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # imported when the command runs, not for its --help (see sei_bridge.commands)
-    from sei_bridge import app
+    from sei_bridge import app, errors
 
     before, after = app.migrate_store(_common.settings_from(args))
     if args.json:
         _common.emit_json({"before": before.to_dict(), "after": after.to_dict()})
         return 0 if after.ok else EXIT_REFUSED
     if not after.ok:
-        print(f"sei-bridge: error: {after.problem()}")
-        return EXIT_REFUSED
+        raise errors.SchemaError(str(after.problem()), state=after.state.value)
     if before.ok:
         print(
             f"the database {after.database} was already current (schema revision "

@@ -97,6 +97,8 @@ def test_db_check_tells_each_state_apart_by_exit_code(bridge: Bridge) -> None:
         with engine.begin() as conn:
             conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
         assert _check(bridge)[0] == 4  # newer
+        assert_one_line_error(bridge.run("migrate"), "revision 0099", "upgrade sei-bridge")
+        assert_one_line_error(bridge.run("status"), "revision 0099", "upgrade sei-bridge")
         with engine.begin() as conn:
             conn.execute(sa.text("DROP TABLE alembic_version"))
         assert _check(bridge)[0] == 7  # not a sei-bridge database
