@@ -62,6 +62,7 @@ __all__ = [
     "Access",
     "Database",
     "insert_for",
+    "sqlite_read_only_query",
     "translate_errors",
 ]
 
@@ -218,11 +219,34 @@ def _on_postgresql_connect_read_only(dbapi_connection: Any, _record: Any) -> Non
     dbapi_connection.commit()
 
 
-def _sqlite_uri(url: URL, mode: str) -> URL:
+def sqlite_read_only_query(path: Path) -> dict[str, str]:
+    """The URI parameters that open the SQLite database ``path`` read-only.
+
+    ``mode=ro``, which still needs the ``-shm`` file of a WAL database: SQLite creates it when
+    missing, so the directory must be writable. A database in a directory this user may not
+    write (a copy on read-only media, an archive) with no ``-wal``/``-shm`` beside it has no
+    writer (a writer keeps its ``-wal`` file while connected) and is read with ``immutable=1``,
+    which needs neither; nobody may start writing it while it is read.
+    """
+    query = {"mode": "ro", "uri": "true"}
+    directory = path.resolve().parent
+    companions = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))
+    if not os.access(directory, os.W_OK) and not any(p.exists() for p in companions):
+        log.info("reading %s as immutable: its directory is read-only and no writer uses it", path)
+        query["immutable"] = "1"
+    return query
+
+
+def _sqlite_uri(url: URL, access: Access) -> URL:
     """``url`` as a ``file:`` URI with ``mode=rw``/``ro``: SQLite then never creates the file."""
     assert url.database is not None
-    path = urllib.parse.quote(str(Path(url.database).resolve()))
-    return url.set(database=f"file:{path}", query={"mode": mode, "uri": "true"})
+    path = Path(url.database)
+    quoted = urllib.parse.quote(str(path.resolve()))
+    if access is Access.READ_ONLY:
+        query = sqlite_read_only_query(path)
+    else:
+        query = {"mode": "rw", "uri": "true"}
+    return url.set(database=f"file:{quoted}", query=query)
 
 
 def _on_sqlite_begin(connection: Connection) -> None:
@@ -291,7 +315,7 @@ class Database:
                 else:
                     if sqlite_path.exists():
                         _warn_if_readable_by_others(sqlite_path)
-                    parsed = _sqlite_uri(parsed, "ro" if access is Access.READ_ONLY else "rw")
+                    parsed = _sqlite_uri(parsed, access)
         else:
             options["pool_pre_ping"] = True
             options["connect_args"] = {
