@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
-from sei_bridge import config, errors, mapping
+from sei_bridge import config, errors, logs, mapping
 from sei_bridge.engine import Engine, SeiGuard
 from sei_bridge.engine.dispatcher import THREADS_PER_SEI_CALL
 from sei_bridge.sei.client import SeiClient
@@ -103,6 +103,7 @@ def build_runtime(settings: config.Settings, *, read_only: bool = False) -> Iter
                 max_in_flight=settings.sei_concurrency,
             ),
         )
+        logs.set_worker(engine.worker)
         yield Runtime(settings, store, sei, sigrc, mappings, engine)
     finally:
         store.close()
