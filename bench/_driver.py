@@ -166,6 +166,7 @@ def engine_role(args: argparse.Namespace) -> dict[str, Any]:
     first: list[float] = []
     _install_recorder(calls, first, keep=args.record is not None)
     settings = config.load_settings()
+    app.migrate_store(settings)
     with app.build_runtime(settings) as rt:
         sampler = _MemorySampler(args.tracemalloc) if args.tracemalloc else None
         cpu, started = _cpu(), time.monotonic()

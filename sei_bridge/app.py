@@ -9,15 +9,17 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
-from sei_bridge import config, logs, mapping
+from sei_bridge import config, errors, logs, mapping
 from sei_bridge.engine import Engine, SeiGuard
 from sei_bridge.engine.dispatcher import THREADS_PER_SEI_CALL
 from sei_bridge.sei.client import SeiClient
 from sei_bridge.sigrc.client import SigrcClient
 from sei_bridge.sigrc.feed import FeedReader
 from sei_bridge.store import Store
+from sei_bridge.store.database import Access
+from sei_bridge.store.lifecycle import SchemaStatus
 
-__all__ = ["Runtime", "build_runtime", "open_store"]
+__all__ = ["Runtime", "build_runtime", "migrate_store", "open_store", "schema_status"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,24 +34,58 @@ class Runtime:
     engine: Engine
 
 
-def open_store(settings: config.Settings) -> Store:
-    """The store for ``settings.database_url``, migrated to the latest schema."""
+def open_store(settings: config.Settings, *, read_only: bool = False) -> Store:
+    """The store for ``settings.database_url``, which must exist at this code's schema revision
+    (:class:`~sei_bridge.errors.SchemaError` otherwise, naming the revision and the fix). Never
+    creates or migrates anything; ``read_only``: never writes at all."""
     # a connection for each dispatcher thread, the feed poller and the lease renewer
     store = Store.from_url(
-        settings.database_url, pool_size=settings.sei_concurrency * THREADS_PER_SEI_CALL + 4
+        settings.database_url,
+        pool_size=settings.sei_concurrency * THREADS_PER_SEI_CALL + 4,
+        access=Access.READ_ONLY if read_only else Access.READ_WRITE,
     )
-    store.migrate()
+    try:
+        status = store.schema_status()
+    except BaseException:
+        store.close()
+        raise
+    problem = status.problem()
+    if problem is not None:
+        store.close()
+        raise errors.SchemaError(problem, state=status.state.value)
     return store
 
 
+def schema_status(settings: config.Settings) -> SchemaStatus:
+    """Where ``settings.database_url`` stands against this code's migrations (``db check``);
+    opens it read-only and creates nothing."""
+    store = Store.from_url(settings.database_url, pool_size=1, access=Access.READ_ONLY)
+    try:
+        return store.schema_status()
+    finally:
+        store.close()
+
+
+def migrate_store(settings: config.Settings) -> tuple[SchemaStatus, SchemaStatus]:
+    """``sei-bridge migrate``: create (a SQLite file, 0600) or upgrade the database; returns
+    where it stood before and after."""
+    store = Store.from_url(settings.database_url, pool_size=1, access=Access.CREATE)
+    try:
+        return store.migrate()
+    finally:
+        store.close()
+
+
 @contextlib.contextmanager
-def build_runtime(settings: config.Settings) -> Iterator[Runtime]:
-    """Wire a Runtime; closes the store's connections on exit."""
+def build_runtime(settings: config.Settings, *, read_only: bool = False) -> Iterator[Runtime]:
+    """Wire a Runtime on a current database (see :func:`open_store`); closes the store's
+    connections on exit. ``read_only``: a store that never writes (``reconcile`` without
+    ``--fix``)."""
     settings.require(
         "sigrc_url", "sigrc_token", "sei_url", "sei_sigla_sistema", "sei_identificacao_servico"
     )
     mappings = mapping.load_mappings(Path(settings.mappings))
-    store = open_store(settings)
+    store = open_store(settings, read_only=read_only)
     try:
         sei = SeiClient.from_settings(settings)
         sigrc = SigrcClient.from_settings(settings)

@@ -35,9 +35,12 @@ __all__ = [
     "AuditEntry",
     "AuditRecord",
     "AuditVerification",
+    "ChainBreak",
+    "ChainWalk",
     "canonical_json",
     "chain",
     "entry_hash",
+    "first_break",
     "pseudonym",
     "verify",
 ]
@@ -124,6 +127,8 @@ class AuditVerification:
     problem: str | None
     #: the head hash the chain ends in (record it to detect a later rewrite)
     head_hash: str
+    #: the 1-based position (row, in chain order) where the problem was found
+    position: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -136,7 +141,8 @@ class AuditVerification:
                 f"head hash: {self.head_hash} (record it to detect a later rewrite)\n"
             )
         return (
-            f"AUDIT TRAIL BROKEN at entry {self.first_bad_id}: {self.problem}\n"
+            f"AUDIT TRAIL BROKEN at entry {self.first_bad_id} (position {self.position}): "
+            f"{self.problem}\n"
             f"entries read: {self.entries}; head hash: {self.head_hash}\n"
         )
 
@@ -238,56 +244,170 @@ def chain(
     return entries
 
 
-def verify(entries: Iterable[AuditEntry], *, head_id: int, head_hash: str) -> AuditVerification:
-    """Recompute the chain over ``entries`` (in position order) and compare with the head.
+#: how many recent hashes :func:`first_break` remembers to recognise entries inserted in the
+#: middle of the chain (an entry that links to one further back than its predecessor)
+_RECENT_HASHES = 4096
+#: how far from its position :func:`first_break` looks for the position an entry was moved from
+_MOVED_WINDOW = 64
 
-    Stops at the first problem: an entry whose content no longer matches its hash (edited), a
-    position out of sequence (deleted or inserted entries), an entry that does not link to the
-    one before it (replaced), or a chain that does not end at the head (cut off or extended).
-    """
-    expected_id = 1
-    prev_hash = GENESIS_HASH
-    count = 0
-    for entry in entries:
-        count += 1
 
-        def bad(problem: str, at_id: int, n: int = count) -> AuditVerification:
-            return AuditVerification(False, n, at_id, problem, head_hash)
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChainBreak:
+    """The first problem :func:`first_break` found."""
 
-        if entry.id != expected_id:
-            if entry.id > expected_id:
-                return bad(f"entry {expected_id} is missing (next found: {entry.id})", expected_id)
-            return bad(f"entry {entry.id} is out of order or duplicated", entry.id)
-        if entry.prev_hash != prev_hash:
-            return bad(
-                f"entry {entry.id} does not link to entry {entry.id - 1}: one of them was replaced",
-                entry.id,
-            )
+    #: 1-based position among the entries read (the row, or the excerpt's entry line)
+    position: int
+    #: the chain position (entry id) of the first entry found altered, missing or out of place
+    entry_id: int
+    #: one line: what is wrong there
+    problem: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChainWalk:
+    """What :func:`first_break` read: how many entries, where the chain ended, the break."""
+
+    count: int
+    last_id: int
+    last_hash: str
+    broken: ChainBreak | None
+
+
+def _moved_from(entry: AuditEntry) -> int | None:
+    """The position whose hash ``entry``'s content matches, if not its own (it was moved)."""
+    for candidate in range(max(1, entry.id - _MOVED_WINDOW), entry.id + _MOVED_WINDOW + 1):
+        if candidate == entry.id:
+            continue
         digest = entry_hash(
             entry.prev_hash,
-            id=entry.id,
+            id=candidate,
             at=entry.at,
             actor=entry.actor,
             subject=entry.subject,
             event=entry.event,
             details=entry.details,
         )
-        if digest != entry.hash:
-            return bad(
-                f"entry {entry.id} was altered: its content does not match its hash", entry.id
+        if digest == entry.hash:
+            return candidate
+    return None
+
+
+def _check_entry(
+    entry: AuditEntry,
+    position: int,
+    expected_id: int,
+    prev_hash: str,
+    recent: Mapping[str, tuple[int, int]],
+) -> ChainBreak | None:
+    """The problem with ``entry`` read at ``position`` (see :func:`first_break`), if any."""
+    if entry.id != expected_id:
+        if entry.id > expected_id:
+            return ChainBreak(
+                position,
+                expected_id,
+                f"entry {expected_id} is missing: removed (the entry found in its place is "
+                f"{entry.id})",
             )
-        prev_hash = entry.hash
+        return ChainBreak(
+            position,
+            entry.id,
+            f"entry {entry.id} appears again at position {position} after entry "
+            f"{expected_id - 1}: duplicated or moved",
+        )
+    if entry.prev_hash != prev_hash:
+        linked = recent.get(entry.prev_hash)
+        if linked is not None:
+            linked_id, linked_position = linked
+            return ChainBreak(
+                linked_position + 1,
+                linked_id + 1,
+                f"entries {linked_id + 1}..{entry.id - 1} were inserted: entry {entry.id} "
+                f"links to entry {linked_id}, not to entry {entry.id - 1}",
+            )
+        moved = _moved_from(entry)
+        if moved is not None:
+            return ChainBreak(
+                position,
+                entry.id,
+                f"entry {entry.id} holds the content of entry {moved}: the trail was reordered",
+            )
+        return ChainBreak(
+            position,
+            entry.id,
+            f"entry {entry.id} does not link to entry {entry.id - 1} (its prev_hash is not "
+            "that entry's hash): entries were reordered or replaced here",
+        )
+    digest = entry_hash(
+        entry.prev_hash,
+        id=entry.id,
+        at=entry.at,
+        actor=entry.actor,
+        subject=entry.subject,
+        event=entry.event,
+        details=entry.details,
+    )
+    if digest != entry.hash:
+        return ChainBreak(
+            position, entry.id, f"entry {entry.id} was altered: its content does not match its hash"
+        )
+    return None
+
+
+def first_break(entries: Iterable[AuditEntry], *, first_id: int, prev_hash: str) -> ChainWalk:
+    """Walk ``entries`` (in position order), expected to start at position ``first_id`` and to
+    link to ``prev_hash``; stop at the first entry edited, removed, inserted or reordered.
+
+    - a position out of sequence: an entry removed (the next one found further on) or
+      repeated / moved back;
+    - an entry that links to an earlier entry than its predecessor: the entries between were
+      inserted (renumbering the rest);
+    - an entry that links to no entry read so far: moved here from another position (named
+      when its content matches that position's hash), or its neighbour was replaced;
+    - an entry whose content no longer matches its hash: edited.
+    """
+    expected_id = first_id
+    last_hash = prev_hash
+    recent: dict[str, tuple[int, int]] = {prev_hash: (first_id - 1, 0)}
+    order: list[str] = [prev_hash]
+    count = 0
+    for entry in entries:
+        count += 1
+        broken = _check_entry(entry, count, expected_id, last_hash, recent)
+        if broken is not None:
+            return ChainWalk(count, expected_id - 1, last_hash, broken)
+        last_hash = entry.hash
+        recent[last_hash] = (entry.id, count)
+        order.append(last_hash)
+        if len(order) > _RECENT_HASHES:
+            del recent[order.pop(0)]
         expected_id += 1
-    last_id = expected_id - 1
-    if last_id != head_id or prev_hash != head_hash:
+    return ChainWalk(count, expected_id - 1, last_hash, None)
+
+
+def verify(entries: Iterable[AuditEntry], *, head_id: int, head_hash: str) -> AuditVerification:
+    """Recompute the chain over ``entries`` (in position order) and compare with the head.
+
+    Stops at the first problem (see :func:`first_break`), or a chain that does not end at the
+    head (cut off, or extended outside the store).
+    """
+    walk = first_break(entries, first_id=1, prev_hash=GENESIS_HASH)
+    if walk.broken is not None:
+        b = walk.broken
+        return AuditVerification(False, walk.count, b.entry_id, b.problem, head_hash, b.position)
+    last_id, count = walk.last_id, walk.count
+    if last_id != head_id or walk.last_hash != head_hash:
         if last_id < head_id:
             problem = f"entries {last_id + 1}..{head_id} are missing from the end of the chain"
-            return AuditVerification(False, count, last_id + 1, problem, head_hash)
+            return AuditVerification(False, count, last_id + 1, problem, head_hash, count + 1)
         if last_id > head_id:
-            problem = f"entries after {head_id} are not recorded in the head: appended outside"
-            return AuditVerification(False, count, head_id + 1, problem, head_hash)
+            problem = (
+                f"entries {head_id + 1}..{last_id} are not recorded in the head: inserted "
+                "outside sei-bridge"
+            )
+            position = count - (last_id - head_id) + 1
+            return AuditVerification(False, count, head_id + 1, problem, head_hash, position)
         problem = f"entry {last_id} is not the entry the head records: the end was replaced"
-        return AuditVerification(False, count, last_id, problem, head_hash)
+        return AuditVerification(False, count, last_id, problem, head_hash, count)
     return AuditVerification(True, count, None, None, head_hash)
 
 

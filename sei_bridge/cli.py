@@ -35,6 +35,8 @@ class _Command(Protocol):
 #: (command, module implementing it, one-line help). Sandbox commands sit under ``sandbox``.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("demo", "sei_bridge.commands.demo", "run the whole product on embedded defaults"),
+    ("migrate", "sei_bridge.commands.migrate", "create or upgrade the database schema"),
+    ("db", "sei_bridge.commands.db", "check the database schema against this release"),
     ("run", "sei_bridge.commands.run", "the scheduler daemon (jobs/schedule.yaml)"),
     ("sync", "sei_bridge.commands.sync", "one full pass (poll, plan, dispatch) and exit"),
     ("status", "sei_bridge.commands.status", "counts by state, quarantine, uncertain effects"),
@@ -42,7 +44,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("resolve", "sei_bridge.commands.resolve", "record what a person found about an effect"),
     ("reconcile", "sei_bridge.commands.reconcile", "three-way SIGRC / ledger / SEI report"),
     ("mappings", "sei_bridge.commands.mappings", "check the mapping files"),
-    ("audit", "sei_bridge.commands.audit", "verify the audit trail"),
+    ("audit", "sei_bridge.commands.audit", "verify or export the audit trail"),
 )
 SANDBOX_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("sei", "sei_bridge.sandboxes.sei.cli", "run the SEI sandbox (a fake SEI server over HTTP)"),
@@ -116,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("sei-bridge: error: SEI_BRIDGE_LOG_FORMAT must be text or json", file=sys.stderr)
         return 2
     logs.configure(level, log_format)
+    # Alembic announces its plugins and dialect on every schema check; `migrate` says what it did
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return int(args._run(args))
     except errors.SeiBridgeError as exc:

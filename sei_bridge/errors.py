@@ -15,6 +15,7 @@ __all__ = [
     "AttachmentIntegrityError",
     "ConfigurationError",
     "MappingError",
+    "SchemaError",
     "SeiAccessDenied",
     "SeiBridgeError",
     "SeiEndpointError",
@@ -51,6 +52,17 @@ class MappingError(ConfigurationError):
 
 class StoreError(SeiBridgeError):
     """The durable store failed (database unreachable, migration missing)."""
+
+
+class SchemaError(StoreError):
+    """The database is missing, empty, or at another schema revision than this code; the
+    message names the revision and the fix (``sei-bridge migrate``, upgrading sei-bridge, or
+    the database URL). ``state`` is the :class:`~sei_bridge.store.lifecycle.SchemaState`
+    value (``"older"``, ``"newer"``, ...)."""
+
+    def __init__(self, message: str, *, state: str) -> None:
+        super().__init__(message)
+        self.state = state
 
 
 # --- SEI --------------------------------------------------------------------------------------

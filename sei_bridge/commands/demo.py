@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
                 "sei_rate_limit": 0,
             },
         )
+        app.migrate_store(settings)  # the demo's own fresh database, nobody else's
         with (
             app.build_runtime(settings) as rt,
             tqdm(

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = _common.settings_from(args)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=args.since_days)
-    with app.build_runtime(settings) as rt:
+    with app.build_runtime(settings, read_only=not getattr(args, "fix", False)) as rt:
         report = Reconciler(
             store=rt.store,
             sigrc=rt.sigrc,

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     from sei_bridge import app, mapping
 
     settings = _common.settings_from(args)
-    store = app.open_store(settings)
+    store = app.open_store(settings, read_only=True)
     try:
         report = store.status()
     finally:

@@ -18,10 +18,10 @@ from collections.abc import Iterator, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from sei_bridge import audit
+from sei_bridge import audit, audit_excerpt, errors
 from sei_bridge.store import schema
 
-__all__ = ["append", "entries", "verify"]
+__all__ = ["append", "entries", "excerpt", "verify"]
 
 _VERIFY_BATCH = 2000
 
@@ -78,16 +78,16 @@ def _entry(row: sa.RowMapping) -> audit.AuditEntry:
     )
 
 
-def _stream(conn: Connection) -> Iterator[audit.AuditEntry]:
+def _stream(
+    conn: Connection, *, after: int = 0, last: int | None = None
+) -> Iterator[audit.AuditEntry]:
     # keyset pages: constant memory however long the chain
     t = schema.audit_entry
-    after = 0
     while True:
-        rows = (
-            conn.execute(sa.select(t).where(t.c.id > after).order_by(t.c.id).limit(_VERIFY_BATCH))
-            .mappings()
-            .all()
-        )
+        query = sa.select(t).where(t.c.id > after).order_by(t.c.id).limit(_VERIFY_BATCH)
+        if last is not None:
+            query = query.where(t.c.id <= last)
+        rows = conn.execute(query).mappings().all()
         for row in rows:
             yield _entry(row)
         if len(rows) < _VERIFY_BATCH:
@@ -102,11 +102,65 @@ def verify(conn: Connection) -> audit.AuditVerification:
     transaction in WAL mode), so that entries appended meanwhile by other workers are neither
     seen nor taken for tampering.
     """
+    head_id, head_hash = _head(conn)
+    return audit.verify(_stream(conn), head_id=head_id, head_hash=head_hash)
+
+
+def _head(conn: Connection) -> tuple[int, str]:
     h = schema.audit_head
-    head = conn.execute(
-        sa.select(h.c.last_id, h.c.hash).where(h.c.id == schema.AUDIT_HEAD_ID)
-    ).one()
-    return audit.verify(_stream(conn), head_id=head.last_id, head_hash=head.hash)
+    row = conn.execute(sa.select(h.c.last_id, h.c.hash).where(h.c.id == schema.AUDIT_HEAD_ID)).one()
+    return int(row.last_id), str(row.hash)
+
+
+def _hash_at(conn: Connection, entry_id: int) -> str | None:
+    if entry_id < 1:
+        return audit.GENESIS_HASH
+    t = schema.audit_entry
+    value = conn.execute(sa.select(t.c.hash).where(t.c.id == entry_id)).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+def excerpt(
+    conn: Connection,
+    *,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    now: dt.datetime,
+) -> tuple[audit_excerpt.ExcerptHeader, Iterator[audit.AuditEntry]]:
+    """The header and the entries of the excerpt for the period [``start``, ``end``): the
+    contiguous positions from the first entry at or after ``start`` to the last one before
+    ``end`` (see :mod:`sei_bridge.audit_excerpt`). ``conn`` must be in a snapshot transaction
+    and stay open while the entries are read."""
+    t = schema.audit_entry
+    first_query = sa.select(sa.func.min(t.c.id))
+    last_query = sa.select(sa.func.max(t.c.id))
+    if start is not None:
+        first_query = first_query.where(t.c.at >= start)
+    if end is not None:
+        last_query = last_query.where(t.c.at < end)
+    first = conn.execute(first_query).scalar_one_or_none()
+    last = conn.execute(last_query).scalar_one_or_none()
+    head_id, head_hash = _head(conn)
+    if first is None or last is None or first > last:
+        # nothing in the period: anchor the empty excerpt where the period would be
+        anchor = (head_hash if first is None else _hash_at(conn, int(first) - 1)) or head_hash
+        header = audit_excerpt.ExcerptHeader(
+            start, end, None, None, anchor, anchor, head_id, head_hash, now
+        )
+        return header, iter(())
+    first, last = int(first), int(last)
+    prev_hash = _hash_at(conn, first - 1)
+    if prev_hash is None:
+        raise errors.StoreError(
+            f"store: exporting the audit trail failed: entry {first - 1}, which the excerpt must "
+            "link to, is missing from the trail; run `sei-bridge audit verify`"
+        )
+    last_hash = _hash_at(conn, last)
+    assert last_hash is not None  # max(id) exists
+    header = audit_excerpt.ExcerptHeader(
+        start, end, first, last, prev_hash, last_hash, head_id, head_hash, now
+    )
+    return header, _stream(conn, after=first - 1, last=last)
 
 
 def entries(

@@ -14,6 +14,16 @@ the write lock over at once. ``busy_timeout`` still covers another process on th
 PostgreSQL (several workers) through psycopg 3: READ COMMITTED, pre-ping to survive restarts,
 a pool sized by the caller for the dispatcher's threads.
 
+How a database is opened (:class:`Access`): ``CREATE`` (``migrate``, ``demo``, tests) may create
+the SQLite file; ``READ_WRITE`` (the daemon, ``sync``, ``replay``, ``resolve``) needs it to exist
+and opens it as a ``mode=rw`` URI, so a mistyped path never becomes a new empty database;
+``READ_ONLY`` (``status``, ``audit``, ``db check``, ``reconcile`` without ``--fix``) never
+writes: SQLite ``mode=ro`` plus ``PRAGMA query_only``, PostgreSQL sessions whose transactions are
+all READ ONLY, and :meth:`Database.write` refused before it reaches the database. A read-only
+SQLite connection in WAL mode still needs the ``-wal``/``-shm`` files: SQLite creates them
+(empty) next to the database when they are missing and the directory is writable; the database
+file itself is never touched.
+
 The store holds whole SIGRC events, CPFs and texts included: a SQLite database file is
 created readable and writable by its owner only (0600), before SQLite opens it, and SQLite
 gives its ``-wal`` and ``-shm`` files the database file's mode. An existing database readable
@@ -28,10 +38,12 @@ driver's message (PostgreSQL's DETAIL line can quote a row).
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import os
 import stat
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,8 +60,10 @@ __all__ = [
     "DEFAULT_POOL_SIZE",
     "SQLITE_BUSY_TIMEOUT_MS",
     "SQLITE_FILE_MODE",
+    "Access",
     "Database",
     "insert_for",
+    "sqlite_read_only_query",
     "translate_errors",
 ]
 
@@ -70,13 +84,27 @@ def _first_line(error: BaseException) -> str:
 
 
 _SCHEMA_PROBLEMS = ("no such table", "no such column", "does not exist")
+_READ_ONLY_PROBLEMS = ("read-only transaction", "readonly database", "attempt to write a readonly")
+
+
+class Access(enum.Enum):
+    """How a command opens the database (see the module doc)."""
+
+    #: may create the SQLite file (``migrate``, ``demo``)
+    CREATE = "create"
+    #: the database must exist; reads and writes
+    READ_WRITE = "read-write"
+    #: never writes (SQLite ``mode=ro``; PostgreSQL READ ONLY transactions)
+    READ_ONLY = "read-only"
 
 
 def _hint(error: exc.DBAPIError, text: str) -> str:
+    if any(marker in text for marker in _READ_ONLY_PROBLEMS):
+        return "the database was opened read-only (or the file or role is): a bug, report it"
     if any(marker in text for marker in _SCHEMA_PROBLEMS):
         return (
-            "the database lacks sei-bridge's schema or has an old one: run the store migration "
-            "(Store.migrate(); sei-bridge commands do it at start)"
+            "the database lacks sei-bridge's schema or has an old one: check it with "
+            "`sei-bridge db check` and run `sei-bridge migrate`"
         )
     if error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError):
         return "check that the database is reachable and SEI_BRIDGE_DATABASE_URL is right"
@@ -132,6 +160,17 @@ def _normalise_url(raw: str) -> URL:
 SQLITE_FILE_MODE = 0o600
 
 
+def _warn_if_readable_by_others(path: Path) -> None:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        log.warning(
+            "the SQLite store %s is readable by other users (mode %03o) and holds personal "
+            "data: chmod 600 it and its -wal/-shm files (see README, Protecting the store)",
+            path,
+            mode,
+        )
+
+
 def _prepare_sqlite_file(database: str) -> None:
     """Create the database file 0600 if missing. An existing one (and its -wal/-shm files)
     that others may read is tightened to 0600 when this user owns it, with a warning saying
@@ -141,8 +180,7 @@ def _prepare_sqlite_file(database: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
     except FileExistsError:
-        for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            _tighten(each)
+        _tighten_all(path)
         return
     except OSError:
         return
@@ -150,6 +188,12 @@ def _prepare_sqlite_file(database: str) -> None:
         os.fchmod(fd, SQLITE_FILE_MODE)  # exact, whatever the umask
     finally:
         os.close(fd)
+
+
+def _tighten_all(path: Path) -> None:
+    """:func:`_tighten` the database file and its -wal/-shm files."""
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        _tighten(each)
 
 
 def _tighten(path: Path) -> None:
@@ -196,6 +240,55 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _on_sqlite_connect_read_only(dbapi_connection: Any, _record: Any) -> None:
+    # no journal_mode change (that is a write); query_only refuses writes even if mode=ro
+    # were lost on the way
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA query_only=ON")
+    finally:
+        cursor.close()
+
+
+def _on_postgresql_connect_read_only(dbapi_connection: Any, _record: Any) -> None:
+    # every transaction of this session is READ ONLY: the server refuses any write
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    dbapi_connection.commit()
+
+
+def sqlite_read_only_query(path: Path) -> dict[str, str]:
+    """The URI parameters that open the SQLite database ``path`` read-only.
+
+    ``mode=ro``, which still needs the ``-shm`` file of a WAL database: SQLite creates it when
+    missing, so the directory must be writable. A database in a directory this user may not
+    write (a copy on read-only media, an archive) with no ``-wal``/``-shm`` beside it has no
+    writer (a writer keeps its ``-wal`` file while connected) and is read with ``immutable=1``,
+    which needs neither; nobody may start writing it while it is read.
+    """
+    query = {"mode": "ro", "uri": "true"}
+    directory = path.resolve().parent
+    companions = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))
+    if not os.access(directory, os.W_OK) and not any(p.exists() for p in companions):
+        log.info("reading %s as immutable: its directory is read-only and no writer uses it", path)
+        query["immutable"] = "1"
+    return query
+
+
+def _sqlite_uri(url: URL, access: Access) -> URL:
+    """``url`` as a ``file:`` URI with ``mode=rw``/``ro``: SQLite then never creates the file."""
+    assert url.database is not None
+    path = Path(url.database)
+    quoted = urllib.parse.quote(str(path.resolve()))
+    if access is Access.READ_ONLY:
+        query = sqlite_read_only_query(path)
+    else:
+        query = {"mode": "rw", "uri": "true"}
+    return url.set(database=f"file:{quoted}", query=query)
+
+
 def _on_sqlite_begin(connection: Connection) -> None:
     mode = "IMMEDIATE" if connection.get_execution_options().get("sei_bridge_write") else ""
     connection.exec_driver_sql(f"BEGIN {mode}".strip())
@@ -204,20 +297,45 @@ def _on_sqlite_begin(connection: Connection) -> None:
 class Database:
     """An Engine plus read and write transactions suited to its dialect."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        access: Access = Access.CREATE,
+        sqlite_path: Path | None = None,
+        display_name: str | None = None,
+    ) -> None:
         self.engine = engine
         self.dialect: str = engine.dialect.name
+        #: how the database was opened
+        self.access = access
+        #: the SQLite database file (None on PostgreSQL)
+        self.sqlite_path = sqlite_path
+        #: the database for messages: a SQLite path or the URL without its password
+        self.display_name = display_name or engine.url.render_as_string(hide_password=True)
         #: SQLite: one write transaction at a time in this process (see the module doc)
         self._writer: threading.Lock | None = None
+        read_only = access is Access.READ_ONLY
         if self.dialect == "sqlite":
             self._writer = threading.Lock()
-            event.listen(engine, "connect", _on_sqlite_connect)
+            on_connect = _on_sqlite_connect_read_only if read_only else _on_sqlite_connect
+            event.listen(engine, "connect", on_connect)
             event.listen(engine, "begin", _on_sqlite_begin)
+        elif read_only:
+            event.listen(engine, "connect", _on_postgresql_connect_read_only)
+
+    @property
+    def read_only(self) -> bool:
+        return self.access is Access.READ_ONLY
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Database:
-        """Create the engine for ``url`` (SQLite file or PostgreSQL via psycopg 3)."""
+    def from_url(
+        cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE, access: Access = Access.CREATE
+    ) -> Database:
+        """Create the engine for ``url`` (SQLite file or PostgreSQL via psycopg 3), opened as
+        ``access`` says (see :class:`Access`)."""
         parsed = _normalise_url(url)
+        sqlite_path: Path | None = None
         options: dict[str, Any] = {
             "hide_parameters": True,
             "pool_size": pool_size,
@@ -231,15 +349,26 @@ class Database:
             }
             options["poolclass"] = sa.pool.QueuePool
             if parsed.database and not parsed.database.startswith("file:"):
-                _prepare_sqlite_file(parsed.database)
+                sqlite_path = Path(parsed.database)
+                if access is Access.CREATE:
+                    _prepare_sqlite_file(parsed.database)
+                else:
+                    if sqlite_path.exists():
+                        if access is Access.READ_ONLY:  # a read-only open changes nothing
+                            _warn_if_readable_by_others(sqlite_path)
+                        else:
+                            _tighten_all(sqlite_path)
+                    parsed = _sqlite_uri(parsed, access)
         else:
             options["pool_pre_ping"] = True
             options["connect_args"] = {
                 "connect_timeout": PG_CONNECT_TIMEOUT,
                 "application_name": "sei-bridge",
             }
+        display = str(sqlite_path) if sqlite_path is not None else None
         with translate_errors("opening the database"):
-            return cls(sa.create_engine(parsed, **options))
+            engine = sa.create_engine(parsed, **options)
+        return cls(engine, access=access, sqlite_path=sqlite_path, display_name=display)
 
     @property
     def is_postgresql(self) -> bool:
@@ -262,8 +391,13 @@ class Database:
         """A connection in a write transaction, committed when the block ends without error.
 
         On SQLite the transaction holds the database's write lock from its first statement,
-        and the threads of this process queue for it in order.
+        and the threads of this process queue for it in order. Refused on a read-only database.
         """
+        if self.read_only:
+            raise errors.StoreError(
+                f"store: {operation} refused: the database was opened read-only by a command "
+                "that must not write; this is a bug, report it"
+            )
         with (
             self._sqlite_writer(operation),
             translate_errors(operation),

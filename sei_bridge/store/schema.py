@@ -217,6 +217,8 @@ audit_entry = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Index(None, "subject"),
+    # `audit export --from --to` finds a period's first and last positions by time
+    sa.Index(None, "at"),
 )
 
 audit_head = sa.Table(

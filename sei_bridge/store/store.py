@@ -12,20 +12,16 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
-import alembic.command
-import alembic.config
-import alembic.runtime.migration
-import alembic.script
 import sqlalchemy as sa
 
-from sei_bridge import audit
+from sei_bridge import audit, audit_excerpt
 from sei_bridge.sigrc import models
 from sei_bridge.sigrc.feed import FeedCursor
-from sei_bridge.store import audit_log, inbox, ledger, locking, operators
-from sei_bridge.store.database import DEFAULT_POOL_SIZE, Database
+from sei_bridge.store import audit_log, inbox, ledger, lifecycle, locking, operators
+from sei_bridge.store.database import DEFAULT_POOL_SIZE, Access, Database
+from sei_bridge.store.lifecycle import MIGRATIONS_DIR, SchemaStatus
 from sei_bridge.store.types import (
     Action,
     ActionState,
@@ -40,19 +36,10 @@ from sei_bridge.store.types import (
 
 __all__ = ["DEFAULT_CURSOR", "MIGRATIONS_DIR", "Store", "TimeLike"]
 
-#: where Alembic's env.py and versions live (shipped as package data)
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: the feed cursor's name when the caller gives none
 DEFAULT_CURSOR = "sigrc"
 
 TimeLike = dt.datetime | float | int
-
-
-def _alembic_config() -> alembic.config.Config:
-    # no alembic.ini: the store must migrate from an installed package, from any directory
-    config = alembic.config.Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return config
 
 
 class Store:
@@ -64,13 +51,20 @@ class Store:
 
     @classmethod
     def from_url(
-        cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE, clock: Callable[[], float] = time.time
+        cls,
+        url: str,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        clock: Callable[[], float] = time.time,
+        access: Access = Access.CREATE,
     ) -> Store:
         """A store on ``sqlite:///PATH`` or ``postgresql+psycopg://…`` (a ``postgresql://`` URL
-        gets psycopg 3). ``pool_size``: the dispatcher's threads plus a few. Call
+        gets psycopg 3). ``pool_size``: the dispatcher's threads plus a few. ``access``: may
+        the SQLite file be created (the default, for :meth:`migrate`), must it exist, or is the
+        store read-only (see :class:`~sei_bridge.store.database.Access`). A new database needs
         :meth:`migrate` before use. To keep a deployment in its own PostgreSQL schema, add
         ``?options=-csearch_path%3DNAME`` to the URL."""
-        return cls(Database.from_url(url, pool_size=pool_size), clock=clock)
+        return cls(Database.from_url(url, pool_size=pool_size, access=access), clock=clock)
 
     @property
     def dialect(self) -> str:
@@ -99,23 +93,26 @@ class Store:
 
     # --- schema ---------------------------------------------------------------------------
 
-    def migrate(self) -> None:
-        """Upgrade the schema to the latest revision (idempotent; safe when several workers
-        start together: PostgreSQL serialises them on an advisory lock, SQLite on its write
-        lock). The whole upgrade is one transaction."""
-        config = _alembic_config()
-        with self._db.write("migrating the schema") as conn:
-            if self._db.is_postgresql:
-                locking.advisory_xact_lock(conn, locking.MIGRATION_LOCK)
-            config.attributes["connection"] = conn
-            alembic.command.upgrade(config, "head")
+    @property
+    def read_only(self) -> bool:
+        """True when the store was opened read-only (every write is refused)."""
+        return self._db.read_only
+
+    def migrate(self, *, to: str = "head") -> tuple[SchemaStatus, SchemaStatus]:
+        """Upgrade the schema to the latest revision; returns where it stood before and after
+        (see :func:`~sei_bridge.store.lifecycle.migrate`: idempotent, one transaction, safe when
+        several processes run it at once; ``to``: stop at that revision). Only ``sei-bridge
+        migrate`` (and ``demo``, on its own database) calls this: no other command changes the
+        schema."""
+        return lifecycle.migrate(self._db, to=to)
+
+    def schema_status(self) -> SchemaStatus:
+        """Where the database stands against this code's migrations (reads only)."""
+        return lifecycle.inspect(self._db)
 
     def schema_is_current(self) -> bool:
         """True when the database is at the latest migration (for health checks)."""
-        script = alembic.script.ScriptDirectory.from_config(_alembic_config())
-        with self._db.read("reading the schema revision") as conn:
-            context = alembic.runtime.migration.MigrationContext.configure(conn)
-            return set(context.get_current_heads()) == set(script.get_heads())
+        return self.schema_status().ok
 
     # --- feed -----------------------------------------------------------------------------
 
@@ -385,6 +382,19 @@ class Store:
         """Recompute the audit chain; report the first altered, missing or misplaced entry."""
         with self._db.read("verifying the audit chain", snapshot=True) as conn:
             return audit_log.verify(conn)
+
+    @contextlib.contextmanager
+    def audit_excerpt(
+        self, *, start: TimeLike | None = None, end: TimeLike | None = None
+    ) -> Iterator[tuple[audit_excerpt.ExcerptHeader, Iterator[audit.AuditEntry]]]:
+        """``with store.audit_excerpt(start=…, end=…) as (header, entries):`` the excerpt of
+        the period [start, end) (see :mod:`sei_bridge.audit_excerpt`), read from one snapshot;
+        ``entries`` streams in pages and must be consumed inside the block."""
+        since = None if start is None else self._now(start)
+        until = None if end is None else self._now(end)
+        now = self._now()
+        with self._db.read("exporting the audit trail", snapshot=True) as conn:
+            yield audit_log.excerpt(conn, start=since, end=until, now=now)
 
     def audit_trail(
         self, *, subject: str | None = None, after: int = 0, limit: int = 1000

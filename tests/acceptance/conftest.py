@@ -5,7 +5,9 @@ running in this test process (real HTTP on 127.0.0.1), so a test can inspect bot
   i.e. the environment (``SEI_BRIDGE_*``) of a sei-bridge installation pointed at them, able to
   run any subcommand to completion (:meth:`Bridge.run`) or start one in the background
   (:meth:`Bridge.start`, e.g. to SIGKILL it). ``sei`` is a sandbox or any :class:`SeiAt`
-  (another SEI, e.g. a real one, by URL and credentials).
+  (another SEI, e.g. a real one, by URL and credentials). Commands other than ``migrate`` refuse
+  a database that is not at the current schema: give a fresh one as
+  ``tests.support.db.migrated(url)``.
 - ``fazenda_mappings``: the repository's mappings/ (``sei.numero_protocolo`` set).
 - ``mappings_copy``: a temp copy of mappings/ a test may edit.
 - ``end_state_problems(bridge, sigrc, sei)``: :func:`tests.support.end_state.check_end_state`

@@ -32,6 +32,7 @@ from tests.acceptance.conftest import (
 )
 from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory
+from tests.support.db import migrated
 
 pytestmark = pytest.mark.slow
 
@@ -148,7 +149,7 @@ def sei(sei_sandbox_factory: SandboxFactory) -> RunningSandbox:
 def test_sigkill_restarts_on_sqlite_leave_the_exact_end_state(
     sigrc: RunningSimulator, sei: RunningSandbox, bridge_factory: BridgeFactory, sqlite_url: str
 ) -> None:
-    bridge = bridge_factory(sigrc, sei, sqlite_url)
+    bridge = bridge_factory(sigrc, sei, migrated(sqlite_url))
     _crash_and_finish(bridge, sigrc, sei, seed=SEED)
 
 
@@ -159,7 +160,7 @@ def test_sigkill_restarts_of_the_daemon_leave_the_exact_end_state(
     sqlite_url: str,
     tmp_path: Path,
 ) -> None:
-    bridge = bridge_factory(sigrc, sei, sqlite_url)
+    bridge = bridge_factory(sigrc, sei, migrated(sqlite_url))
     daemon = ("run", "--schedule", str(fast_schedule(tmp_path)))
     _crash_and_finish(bridge, sigrc, sei, seed=SEED + 2, command=daemon)
 
@@ -171,5 +172,5 @@ def test_sigkill_restarts_on_postgresql_leave_the_exact_end_state(
     bridge_factory: BridgeFactory,
     postgres_schema_url: str,
 ) -> None:
-    bridge = bridge_factory(sigrc, sei, postgres_schema_url)
+    bridge = bridge_factory(sigrc, sei, migrated(postgres_schema_url))
     _crash_and_finish(bridge, sigrc, sei, seed=SEED + 1)

@@ -29,6 +29,7 @@ from tests.acceptance.conftest import (
 )
 from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory
+from tests.support.db import migrated
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +112,7 @@ def test_the_daemon_reports_health_and_keeps_working_while_sigrc_refuses_the_tok
     sigrc: RunningSimulator = sigrc_simulator_factory(requests=12, seed=31, hard_case_rate=0.0)
     sei: RunningSandbox = sei_sandbox_factory(seed=31)
     sei.faults.configure(FaultConfig(http503=1.0))  # SEI down: the work waits, planned
-    bridge = bridge_factory(sigrc, sei, sqlite_url, log_level="INFO")
+    bridge = bridge_factory(sigrc, sei, migrated(sqlite_url), log_level="INFO")
     daemon = Daemon(bridge, tmp_path)
     wait_until(daemon.answers, timeout=60, what="the operations endpoint")
 
@@ -173,7 +174,7 @@ def test_a_metrics_port_in_use_is_a_one_line_error(
     bridge_factory: BridgeFactory,
     sqlite_url: str,
 ) -> None:
-    bridge = bridge_factory(sigrc_simulator, sei_sandbox, sqlite_url)
+    bridge = bridge_factory(sigrc_simulator, sei_sandbox, migrated(sqlite_url))
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -213,7 +214,7 @@ def test_sigterm_stops_the_daemon_within_its_stop_time_and_loses_nothing(
     bridge = bridge_factory(
         sigrc,
         sei,
-        sqlite_url,
+        migrated(sqlite_url),
         log_level="INFO",
         stop_seconds=stop_seconds,
         sei_read_timeout=latency + 5,
@@ -267,7 +268,7 @@ def test_a_running_daemon_picks_up_changed_mappings_and_keeps_them_when_broken(
     # every hard case (the unmapped service among them) is in 10 requests at least once
     sigrc: RunningSimulator = sigrc_simulator_factory(requests=10, seed=3156)
     bridge = bridge_factory(
-        sigrc, sei_sandbox, sqlite_url, mappings=mappings_copy, log_level="INFO"
+        sigrc, sei_sandbox, migrated(sqlite_url), mappings=mappings_copy, log_level="INFO"
     )
     daemon = Daemon(bridge, tmp_path)
     wait_until(lambda: bool(_unmapped_quarantine(bridge)), timeout=60, what="unmapped requests")

@@ -14,6 +14,7 @@ from sei_bridge.sandboxes.sigrc import RunningSimulator
 from sei_bridge.store import ActionKind, ActionState, Store
 from tests.acceptance.conftest import BridgeFactory, SeiAt
 from tests.fixtures.sigrc import SimulatorFactory
+from tests.support.db import migrated
 from tests.support.hostile_sei import HostileSei, fault_envelope
 
 pytestmark = pytest.mark.slow
@@ -57,7 +58,10 @@ def test_a_hostile_fault_leaves_no_personal_data_or_secret_anywhere(
     ]
     with HostileSei(answers) as sei:
         bridge = bridge_factory(
-            sigrc, SeiAt(sei.endpoint_url, ("SEI_BRIDGE", SERVICO)), sqlite_url, log_level="INFO"
+            sigrc,
+            SeiAt(sei.endpoint_url, ("SEI_BRIDGE", SERVICO)),
+            migrated(sqlite_url),
+            log_level="INFO",
         )
         result = bridge.run("sync", "--until-idle", "--max-seconds", "60")
         assert sei.calls >= 2, result.stderr

@@ -13,6 +13,7 @@ import pytest
 
 from sei_bridge.sandboxes.sei import RunningSandbox
 from tests.acceptance.conftest import Bridge, BridgeFactory, assert_one_line_error
+from tests.support.db import migrated
 from tests.support.hostile_http import Answer, HostileServer, json_answer
 from tests.unit.sigrc import raw
 
@@ -31,7 +32,7 @@ def _bridge(
     bridge_factory: BridgeFactory, hostile: HostileServer, sei: RunningSandbox, url: str
 ) -> Bridge:
     sigrc = SimpleNamespace(base_url=hostile.url + "/sigrc", token="hostile-token")
-    return bridge_factory(sigrc, sei, url)
+    return bridge_factory(sigrc, sei, migrated(url))
 
 
 def _sync(bridge: Bridge) -> subprocess.CompletedProcess[str]:

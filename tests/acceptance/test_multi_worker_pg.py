@@ -21,6 +21,7 @@ from sei_bridge.sandboxes.sigrc import RunningSimulator
 from tests.acceptance.conftest import BridgeFactory, assert_end_state, wait_exit
 from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory
+from tests.support.db import migrated
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -98,7 +99,7 @@ def test_three_workers_on_one_schema_leave_the_exact_end_state(
     postgres_schema_url: str,
     poller_lock_watch: LockWatch,
 ) -> None:
-    bridge = bridge_factory(sigrc, sei, postgres_schema_url, sei_concurrency=3)
+    bridge = bridge_factory(sigrc, sei, migrated(postgres_schema_url), sei_concurrency=3)
     # all three start together, so they also race to create the schema
     workers = [
         bridge.start("sync", "--until-idle", "--json", log_name=f"worker-{n}")

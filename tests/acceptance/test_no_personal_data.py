@@ -29,6 +29,7 @@ from sei_bridge.store import Store
 from tests.acceptance.conftest import READ_TIMEOUT, Bridge, BridgeFactory, wait_until
 from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory
+from tests.support.db import migrated
 
 pytestmark = pytest.mark.slow
 
@@ -175,7 +176,12 @@ def test_nothing_a_full_run_writes_holds_personal_data_or_secrets(
     sqlite_url: str,
 ) -> None:
     bridge = bridge_factory(
-        sigrc, sei, sqlite_url, log_level="DEBUG", audit_key=AUDIT_KEY, sigrc_token=SIGRC_TOKEN
+        sigrc,
+        sei,
+        migrated(sqlite_url),
+        log_level="DEBUG",
+        audit_key=AUDIT_KEY,
+        sigrc_token=SIGRC_TOKEN,
     )
     sync = bridge.run("sync", "--until-idle", "--max-seconds", "120")
     assert sync.returncode == 0, sync.stderr[-3000:]
@@ -189,6 +195,8 @@ def test_nothing_a_full_run_writes_holds_personal_data_or_secrets(
         ("reconcile", "--json"),
         ("audit", "verify"),
         ("audit", "verify", "--json"),
+        ("audit", "export"),
+        ("db", "check"),
     ):
         result = bridge.run(*args)
         assert result.returncode in (0, 1), (args, result.stderr[-2000:])

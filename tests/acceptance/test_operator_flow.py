@@ -28,6 +28,7 @@ from tests.acceptance.conftest import (
 )
 from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory
+from tests.support.db import migrated
 
 SEED = 3156
 UNMAPPED = "9999"
@@ -59,7 +60,7 @@ def test_wrong_settings_then_unmapped_service_mapped_and_replayed(
     sqlite_url: str,
     mappings_copy: Path,
 ) -> None:
-    bridge = bridge_factory(sigrc, sei_sandbox, sqlite_url)
+    bridge = bridge_factory(sigrc, sei_sandbox, migrated(sqlite_url))
 
     wrong_key = bridge.run(
         "sync", "--until-idle", env={"SEI_BRIDGE_SEI_IDENTIFICACAO_SERVICO": "not-the-key"}
@@ -113,7 +114,7 @@ def test_lost_creation_without_numero_protocolo_is_settled_by_a_person(
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     del data["sei"]["numero_protocolo"]  # SEI numbers the processes itself
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    bridge = bridge_factory(sigrc, sei_sandbox, sqlite_url, mappings=mappings_copy)
+    bridge = bridge_factory(sigrc, sei_sandbox, migrated(sqlite_url), mappings=mappings_copy)
     # the first process creation commits in SEI, and its answer is lost
     sei_sandbox.faults.schedule(FaultKind.LOST, operation="gerarProcedimento")
 
@@ -171,7 +172,7 @@ def test_refused_access_and_bad_operator_input_are_one_line_errors(
 ) -> None:
     # the serviço accepts its identificação from another host only: SEI's "Acesso negado."
     sei = sei_sandbox_factory(allowed_hosts=("sei-bridge.prefeitura.example",))
-    bridge = bridge_factory(sigrc, sei, sqlite_url)
+    bridge = bridge_factory(sigrc, sei, migrated(sqlite_url))
 
     denied = bridge.run("mappings", "check")
     assert_one_line_error(denied, "Acesso negado", "SEI_BRIDGE_SEI_SIGLA_SISTEMA")

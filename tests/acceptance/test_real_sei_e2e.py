@@ -41,6 +41,7 @@ from sei_bridge.sei.client import SeiClient
 from tests.acceptance.conftest import MAPPINGS_DIR, BridgeFactory, SeiAt, wait_exit, wait_until
 from tests.fixtures.sigrc import SimulatorFactory
 from tests.support import end_state
+from tests.support.db import migrated
 from tests.support.real_sei import MariaDb, RealSeiHoldings
 from tests.support.traffic import malformed_midway
 
@@ -198,7 +199,7 @@ def test_sync_until_idle_into_a_real_sei_through_faults(
     bridge = bridge_factory(
         sigrc,
         SeiAt(proxy.endpoint_url, CREDENTIALS),
-        sqlite_url,
+        migrated(sqlite_url),
         mappings=mappings_dir,
         # the WSDL straight from SEI (its address is not used: SEI_BRIDGE_SEI_URL is)
         sei_wsdl=f"{_base()}/controlador_ws.php?servico=sei",

@@ -14,6 +14,7 @@ from sei_bridge.sandboxes.sigrc import RunningSimulator
 from sei_bridge.store import ActionKind, ActionState, Store
 from tests.acceptance.conftest import BridgeFactory, SeiAt
 from tests.fixtures.sigrc import SimulatorFactory
+from tests.support.db import migrated
 from tests.support.hostile_http import Answer, HostileServer
 from tests.support.hostile_sei import Drip, HostileSei
 
@@ -58,7 +59,7 @@ def test_a_dripping_sei_is_cut_at_the_call_deadline_and_nothing_is_lost(
         bridge = bridge_factory(
             sigrc,
             SeiAt(sei.endpoint_url, CREDENTIALS),
-            sqlite_url,
+            migrated(sqlite_url),
             sei_call_deadline=5,
             log_level="INFO",
         )
@@ -102,7 +103,7 @@ def test_a_dead_sei_ends_the_sync_within_its_budget_saying_so(
     sigrc: RunningSimulator = sigrc_simulator_factory(requests=3, seed=5, hard_case_rate=0.0)
     dead = f"http://127.0.0.1:{_closed_port()}/sei/ws/SeiWS.php"
     bridge = bridge_factory(
-        sigrc, SeiAt(dead, CREDENTIALS), sqlite_url, sei_breaker_reset_seconds=60
+        sigrc, SeiAt(dead, CREDENTIALS), migrated(sqlite_url), sei_breaker_reset_seconds=60
     )
     started = time.monotonic()
     result = bridge.run("sync", "--until-idle", "--max-seconds", "15", timeout=120)
@@ -119,7 +120,7 @@ def test_a_dead_sigrc_ends_the_sync_within_its_budget_saying_so(
         bridge = bridge_factory(
             _SigrcAt(f"http://127.0.0.1:{_closed_port()}/sigrc"),
             SeiAt(sei.endpoint_url, CREDENTIALS),
-            sqlite_url,
+            migrated(sqlite_url),
         )
         started = time.monotonic()
         result = bridge.run("sync", "--until-idle", "--max-seconds", "10", timeout=120)
@@ -138,7 +139,9 @@ def test_a_feed_retry_after_past_the_budget_ends_the_sync_at_once(
     ):
         sigrc.script("/sigrc/v1/eventos", Answer(503, b"{}", headers={"Retry-After": "3600"}))
         bridge = bridge_factory(
-            _SigrcAt(sigrc.url + "/sigrc"), SeiAt(sei.endpoint_url, CREDENTIALS), sqlite_url
+            _SigrcAt(sigrc.url + "/sigrc"),
+            SeiAt(sei.endpoint_url, CREDENTIALS),
+            migrated(sqlite_url),
         )
         started = time.monotonic()
         result = bridge.run("sync", "--until-idle", "--max-seconds", "60", timeout=120)
@@ -164,7 +167,7 @@ def test_a_dripping_sigrc_feed_ends_the_sync_within_budget_plus_one_call_deadlin
         bridge = bridge_factory(
             _SigrcAt(sigrc.url + "/sigrc"),
             SeiAt(sei.endpoint_url, CREDENTIALS),
-            sqlite_url,
+            migrated(sqlite_url),
             sigrc_call_deadline=4,
         )
         started = time.monotonic()

@@ -26,6 +26,7 @@ from tests.acceptance.conftest import (
 )
 from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory
+from tests.support.db import migrated
 from tests.support.traffic import malformed_midway
 
 pytestmark = pytest.mark.slow
@@ -76,7 +77,7 @@ def test_sync_until_idle_under_faults_reaches_the_exact_end_state(
     tmp_path: Path,
     fazenda_mappings: mapping.Mappings,
 ) -> None:
-    bridge = bridge_factory(sigrc, sei, sqlite_url)
+    bridge = bridge_factory(sigrc, sei, migrated(sqlite_url))
     sei.faults.configure(SEI_FAULTS)
 
     sync = bridge.start("sync", "--until-idle", "--json", log_name="sync")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from sei_bridge.store import Store
+from sei_bridge.store import Store, schema
 from tests.unit.store import builders as b
 
 
@@ -126,3 +126,97 @@ def test_audit_refuses_details_that_look_like_personal_data(store: Store) -> Non
     # and nothing was changed: the mark is one transaction with its audit entry
     action = store.get_action(opened.id)
     assert action is not None and action.evidence is None and action.lease_owner == "w1"
+
+
+def _renumber_from(conn: sa.Connection, first: int, by: int) -> None:
+    # two steps, so that no intermediate id collides with the primary key
+    conn.execute(sa.text("UPDATE audit_entry SET id = -id WHERE id >= :f"), {"f": first})
+    conn.execute(sa.text("UPDATE audit_entry SET id = -id + :by WHERE id < 0"), {"by": by})
+
+
+def test_an_entry_inserted_in_the_middle_with_a_valid_hash_is_named(store: Store) -> None:
+    from sei_bridge import audit
+
+    _busy_history(store)
+    trail = store.audit_trail()
+    before = trail[3]  # insert a forged entry right after this one, chained correctly
+    forged_id = before.id + 1
+    forged_at = before.at
+    forged = audit.entry_hash(
+        before.hash,
+        id=forged_id,
+        at=forged_at,
+        actor="nobody",
+        subject="P1",
+        event="action.done",
+        details={"action_id": 1},
+    )
+    _drop_append_only_triggers(store)
+    with store.engine.begin() as conn:
+        _renumber_from(conn, forged_id, 1)
+        conn.execute(
+            sa.insert(schema.audit_entry).values(
+                id=forged_id,
+                at=forged_at,
+                actor="nobody",
+                subject="P1",
+                event="action.done",
+                details={"action_id": 1},
+                prev_hash=before.hash,
+                hash=forged,
+            )
+        )
+        conn.execute(sa.text("UPDATE audit_head SET last_id = last_id + 1"))
+    result = store.audit_verify()
+    assert (result.ok, result.first_bad_id, result.position) == (False, forged_id, forged_id)
+    assert f"entries {forged_id}..{forged_id} were inserted" in (result.problem or "")
+    assert f"entry {forged_id} (position {forged_id})" in result.to_text()
+
+
+def test_an_entry_appended_outside_sei_bridge_is_named(store: Store) -> None:
+    from sei_bridge import audit
+
+    _busy_history(store)
+    last = store.audit_trail()[-1]
+    forged = audit.entry_hash(
+        last.hash,
+        id=last.id + 1,
+        at=last.at,
+        actor="nobody",
+        subject="P1",
+        event="action.done",
+        details={},
+    )
+    with store.engine.begin() as conn:  # INSERT is allowed: the head is what catches it
+        conn.execute(
+            sa.insert(schema.audit_entry).values(
+                id=last.id + 1,
+                at=last.at,
+                actor="nobody",
+                subject="P1",
+                event="action.done",
+                details={},
+                prev_hash=last.hash,
+                hash=forged,
+            )
+        )
+    result = store.audit_verify()
+    assert (result.ok, result.first_bad_id) == (False, last.id + 1)
+    assert "inserted outside sei-bridge" in (result.problem or "")
+
+
+def test_two_entries_swapped_in_the_database_are_named(store: Store) -> None:
+    _busy_history(store)
+    first = store.audit_trail()[4]
+    _drop_append_only_triggers(store)
+    with store.engine.begin() as conn:
+        for old, new in ((first.id, -1), (first.id + 1, first.id), (-1, first.id + 1)):
+            conn.execute(
+                sa.text("UPDATE audit_entry SET id = :new WHERE id = :old"),
+                {"old": old, "new": new},
+            )
+    result = store.audit_verify()
+    assert (result.ok, result.first_bad_id, result.position) == (False, first.id, first.id)
+    assert f"holds the content of entry {first.id + 1}: the trail was reordered" in (
+        result.problem or ""
+    )

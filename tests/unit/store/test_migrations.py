@@ -78,7 +78,7 @@ def test_an_unreachable_database_is_a_store_error_without_the_password() -> None
 def test_a_missing_schema_is_a_store_error_that_says_what_to_do(sqlite_url: str) -> None:
     store = Store.from_url(sqlite_url)
     try:
-        with pytest.raises(errors.StoreError, match="migration"):
+        with pytest.raises(errors.StoreError, match="run `sei-bridge migrate`"):
             store.settled_events(1)
     finally:
         store.close()
