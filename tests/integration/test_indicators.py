@@ -8,6 +8,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -94,7 +95,7 @@ class Ledger:
 
 
 @pytest.fixture
-def ledger(store: Store) -> Ledger:
+def ledger(store: Store) -> Iterator[Ledger]:
     led = Ledger(store)
     # E (3222): registered long before the period, never finalized: backlog only
     led.register("E", "3222", T0 - 30 * D, None)
@@ -217,3 +218,25 @@ def test_an_empty_store_has_a_total_without_data(store: Store) -> None:
     lines = indicators.build_lines(store.indicators(until=UNTIL))
     assert len(lines) == 1 and lines[0].row.received == 0
     assert lines[0].worst() is indicators.Level.SEM_DADOS
+
+
+def test_the_gauges_carry_codes_values_and_levels(ledger: Ledger) -> None:
+    from prometheus_client import REGISTRY
+
+    from sei_bridge.ops import indicator_gauges
+
+    now = UNTIL.timestamp()
+    assert indicator_gauges.refresh(ledger.store, force=True, clock=lambda: now)
+    # within REFRESH_SECONDS nothing is recomputed
+    assert not indicator_gauges.refresh(ledger.store, clock=lambda: now + 1)
+
+    def sample(name: str, servico: str, indicator: str) -> float | None:
+        labels = {"servico": servico, "indicator": indicator}
+        return REGISTRY.get_sample_value(name, labels)
+
+    assert sample("sei_bridge_indicator", "total", "received") == 6  # E is within a year
+    assert sample("sei_bridge_indicator", "4015", "backlog") == 2
+    assert sample("sei_bridge_indicator", "3222", "abertura_p95_horas") == 3 * 3600.0
+    assert sample("sei_bridge_indicator_level", "total", "backlog_idade_max_dias") == 1
+    assert sample("sei_bridge_indicator_level", "total", "no_prazo_percentual") == 2
+    assert sample("sei_bridge_indicator", "SF/DIV", "received") is None  # no unit labels
