@@ -256,3 +256,13 @@ def test_bad_indicadores_are_one_line_errors(
         mapping.parse_mapping(_with_indicadores(file_level, servico_level), source="f.yaml")
     message = str(caught.value)
     assert needle in message and "\n" not in message and message.startswith("f.yaml: ")
+
+
+def test_the_fazenda_example_sets_indicator_thresholds() -> None:
+    from sei_bridge import indicators
+
+    loaded = mapping.load_mappings(Path(__file__).resolve().parents[2] / "mappings")
+    assert loaded.servicos["5030"].indicadores["finalizacao_p95_dias"] == indicators.Threshold(
+        5, 10
+    )
+    assert loaded.servicos["3222"].indicadores["finalizacao_p95_dias"].critico == 30
