@@ -43,6 +43,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("replay", "sei_bridge.commands.replay", "re-run quarantined items after the fix"),
     ("resolve", "sei_bridge.commands.resolve", "record what a person found about an effect"),
     ("reconcile", "sei_bridge.commands.reconcile", "three-way SIGRC / ledger / SEI report"),
+    ("indicators", "sei_bridge.commands.indicators", "service indicators with their levels"),
     ("mappings", "sei_bridge.commands.mappings", "check the mapping files"),
     ("audit", "sei_bridge.commands.audit", "verify or export the audit trail"),
 )

@@ -29,11 +29,11 @@ from __future__ import annotations
 import hashlib
 import string
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sei_bridge import chars, errors, safe_yaml
+from sei_bridge import chars, errors, indicators, safe_yaml
 from sei_bridge.sei import types
 
 __all__ = [
@@ -52,7 +52,8 @@ __all__ = [
 #: The four document roles every mapping gives a série for.
 SERIES_KEYS: tuple[str, ...] = ("solicitacao", "interacao", "anexo", "finalizado")
 
-_TOP_KEYS = frozenset({"sei", "defaults", "servicos"})
+_TOP_KEYS = frozenset({"sei", "defaults", "servicos", "indicadores"})
+_THRESHOLD_KEYS = frozenset({"alerta", "critico"})
 _SEI_KEYS = frozenset({"unidade", "numero_protocolo"})
 _DEFAULT_KEYS = frozenset({"nivel_acesso", "hipotese_legal", "series"})
 _SERVICO_KEYS = frozenset(
@@ -64,6 +65,7 @@ _SERVICO_KEYS = frozenset(
         "nivel_acesso",
         "hipotese_legal",
         "series",
+        "indicadores",
     }
 )
 
@@ -103,6 +105,9 @@ class ServicoMapping:
     numero_protocolo: str | None
     #: the mapping file it came from (for messages)
     source: str
+    #: indicator key → alert/critical thresholds (the file's ``indicadores`` with the
+    #: service's own on top; keys absent here use the built-in defaults)
+    indicadores: Mapping[str, indicators.Threshold] = field(default_factory=dict)
 
     def numero_protocolo_for(self, protocolo: str) -> str | None:
         """The NumeroProtocolo to open the request's process with, or None."""
@@ -122,6 +127,8 @@ class MappingFile:
     hipotese_legal: str | None
     series: Series
     servicos: Mapping[str, ServicoMapping]
+    #: the file-level ``indicadores`` thresholds
+    indicadores: Mapping[str, indicators.Threshold] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +148,16 @@ class Mappings:
         """The ``sei.unidade`` of the first file (by name): a fallback for reports about a
         request whose service is no longer mapped."""
         return self.files[0].unidade if self.files else ""
+
+    def indicator_thresholds(self) -> dict[str, Mapping[str, indicators.Threshold]]:
+        """servico.codigo → its indicator thresholds (see :mod:`sei_bridge.indicators`)."""
+        return {code: s.indicadores for code, s in self.servicos.items()}
+
+    def default_indicator_thresholds(self) -> dict[str, indicators.Threshold]:
+        """The thresholds of the totals and units: the built-in defaults under the first
+        file's ``indicadores``."""
+        own = self.files[0].indicadores if self.files else {}
+        return {**indicators.DEFAULT_THRESHOLDS, **own}
 
     def unidades(self) -> tuple[str, ...]:
         """Every unit some service uses, once each, in file order."""
@@ -230,6 +247,40 @@ class _Reader:
                 )
         return Series(**values)
 
+    def thresholds(
+        self, data: Any, path: str, base: Mapping[str, indicators.Threshold]
+    ) -> dict[str, indicators.Threshold]:
+        table = self.table(data, path, frozenset(indicators.INDICATOR_KEYS))
+        out = dict(base)
+        for key, raw in table.items():
+            entry = self.table(raw, f"{path}.{key}", _THRESHOLD_KEYS)
+            limits: dict[str, float] = {}
+            for name in ("alerta", "critico"):
+                value = entry.get(name)
+                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                    raise self.error(
+                        f"{path}.{key}.{name}",
+                        f"must be a number of 0 or more, not {safe_yaml.excerpt(value)}",
+                        "write e.g. {alerta: 4, critico: 24}",
+                    )
+                limits[name] = float(value)
+            higher = key == "no_prazo_percentual"
+            if (
+                (limits["critico"] > limits["alerta"])
+                if higher
+                else (limits["critico"] < limits["alerta"])
+            ):
+                worse = "below" if higher else "above"
+                raise self.error(
+                    f"{path}.{key}",
+                    f"has critico {limits['critico']:g} not {worse} alerta {limits['alerta']:g}",
+                    f"the critical level must be {worse} or at the alert level",
+                )
+            if higher and limits["alerta"] > 100:
+                raise self.error(f"{path}.{key}.alerta", "is above 100", "give a percentage")
+            out[key] = indicators.Threshold(alerta=limits["alerta"], critico=limits["critico"])
+        return out
+
     def template(self, value: Any, path: str) -> str | None:
         if value is None:
             return None
@@ -301,6 +352,9 @@ def parse_mapping(data: Any, *, source: str) -> MappingFile:
     if "series" not in defaults:
         raise reader.error("defaults.series", "is missing", "give the four IdSerie")
     series = reader.series(defaults["series"], "defaults.series", None)
+    file_limits = (
+        reader.thresholds(top["indicadores"], "indicadores", {}) if "indicadores" in top else {}
+    )
     raw_servicos = top["servicos"]
     if not isinstance(raw_servicos, Mapping) or not raw_servicos:
         raise reader.error("servicos", "must map at least one servico code", "see fazenda.yaml")
@@ -341,6 +395,11 @@ def parse_mapping(data: Any, *, source: str) -> MappingFile:
             concluir_ao_finalizar=concluir,
             numero_protocolo=numero,
             source=source,
+            indicadores=(
+                reader.thresholds(entry["indicadores"], f"{path}.indicadores", file_limits)
+                if "indicadores" in entry
+                else file_limits
+            ),
         )
     return MappingFile(
         source=source,
@@ -350,6 +409,7 @@ def parse_mapping(data: Any, *, source: str) -> MappingFile:
         hipotese_legal=hipotese,
         series=series,
         servicos=servicos,
+        indicadores=file_limits,
     )
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sei_bridge import errors
-from sei_bridge.ops import metrics
+from sei_bridge.ops import indicator_gauges, metrics
 from sei_bridge.store.types import ActionState
 
 __all__ = ["Check", "Health", "Report", "Signals"]
@@ -204,6 +204,7 @@ class Health:
             # /healthz reports the database; the gauges keep their last values
             with contextlib.suppress(errors.StoreError):
                 self._read_store(now)
+        indicator_gauges.refresh(self._store)  # type: ignore[arg-type]  # every few minutes
 
     def _read_store(self, now: float) -> None:
         status = self._store.status(limit=0)

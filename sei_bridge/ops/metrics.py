@@ -109,3 +109,16 @@ FEED_UPDATED = Gauge(
     "sei_bridge_feed_updated_timestamp_seconds",
     "When the feed cursor was last written by a poll, by whichever worker polls (POSIX time)",
 )
+
+# The service indicators (sei_bridge.ops.indicator_gauges), over the last year, recomputed at
+# most every few minutes; labels are service codes ("total" for all) and indicator keys only
+INDICATOR = Gauge(
+    "sei_bridge_indicator",
+    "Service indicator value (seconds, ratio or count) of the last 365 days, by servico code",
+    ["servico", "indicator"],
+)
+INDICATOR_LEVEL = Gauge(
+    "sei_bridge_indicator_level",
+    "Level of a service indicator: 0 ideal, 1 alert, 2 critical, -1 no data",
+    ["servico", "indicator"],
+)

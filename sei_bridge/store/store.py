@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sei_bridge import audit, audit_excerpt
 from sei_bridge.sigrc import models
 from sei_bridge.sigrc.feed import FeedCursor
-from sei_bridge.store import audit_log, inbox, ledger, lifecycle, locking, operators
+from sei_bridge.store import audit_log, inbox, indicators, ledger, lifecycle, locking, operators
 from sei_bridge.store.database import DEFAULT_POOL_SIZE, Access, Database
 from sei_bridge.store.lifecycle import MIGRATIONS_DIR, SchemaStatus
 from sei_bridge.store.types import (
@@ -403,3 +403,16 @@ class Store:
         given: a protocolo, ``feed`` or ``event:<id_evento>``)."""
         with self._db.read("reading the audit trail") as conn:
             return audit_log.entries(conn, subject=subject, after=after, limit=limit)
+
+    # --- service indicators ---------------------------------------------------------------
+
+    def indicators(
+        self, *, since: TimeLike | None = None, until: TimeLike | None = None
+    ) -> list[indicators.IndicatorRow]:
+        """Figures per service and unit (see :mod:`sei_bridge.store.indicators`): requests
+        registered in ``[since, until)``, and the backlog at ``until`` (None: now). Read-only,
+        aggregated in the database."""
+        start = None if since is None else self._now(since).timestamp()
+        end = self._now(until).timestamp()
+        with self._db.read("reading the service indicators", snapshot=True) as conn:
+            return indicators.indicator_rows(conn, since=start, until=end)

@@ -196,3 +196,73 @@ def test_check_against_sei_reports_every_unknown_id_once() -> None:
     assert "hipótese legal 7 does not apply to nível de acesso 1" in text
     assert len(problems) == len(set(problems))
     assert all("\n" not in p and p.startswith("m.yaml") for p in problems)
+
+
+def _with_indicadores(file_level: object, servico_level: object | None = None) -> dict[str, Any]:
+    import copy
+
+    data = copy.deepcopy(_INDICADORES_BASE)
+    if file_level is not None:
+        data["indicadores"] = file_level
+    if servico_level is not None:
+        data["servicos"]["3222"]["indicadores"] = servico_level
+    return data
+
+
+_INDICADORES_BASE: dict[str, Any] = {
+    "sei": {"unidade": "110000001"},
+    "defaults": {
+        "nivel_acesso": 0,
+        "series": {"solicitacao": "1", "interacao": "2", "anexo": "3", "finalizado": "4"},
+    },
+    "servicos": {"3222": {"tipo_procedimento": "9"}, "4015": {"tipo_procedimento": "9"}},
+}
+
+
+def test_indicadores_thresholds_layer_file_then_servico() -> None:
+    from sei_bridge import indicators
+
+    parsed = mapping.parse_mapping(
+        _with_indicadores(
+            {"abertura_p95_horas": {"alerta": 2, "critico": 8}},
+            {"no_prazo_percentual": {"alerta": 95, "critico": 80}},
+        ),
+        source="f.yaml",
+    )
+    own = parsed.servicos["3222"].indicadores
+    assert own["abertura_p95_horas"] == indicators.Threshold(2, 8)
+    assert own["no_prazo_percentual"] == indicators.Threshold(95, 80)
+    assert "no_prazo_percentual" not in parsed.servicos["4015"].indicadores
+    combined = mapping.combine([parsed])
+    assert combined.default_indicator_thresholds()["abertura_p95_horas"].critico == 8
+    assert combined.default_indicator_thresholds()["finalizacao_p95_dias"].critico == 30
+
+
+@pytest.mark.parametrize(
+    ("file_level", "servico_level", "needle"),
+    [
+        ({"abertura_horas": {"alerta": 1, "critico": 2}}, None, "indicadores.abertura_horas"),
+        ({"abertura_p95_horas": {"alerta": "x", "critico": 2}}, None, "alerta must be a number"),
+        ({"abertura_p95_horas": {"alerta": 9, "critico": 2}}, None, "not above alerta"),
+        (None, {"no_prazo_percentual": {"alerta": 80, "critico": 90}}, "not below alerta"),
+        (None, {"no_prazo_percentual": {"alerta": 180, "critico": 90}}, "above 100"),
+        ({"abertura_p95_horas": [1, 2]}, None, "must be a mapping"),
+    ],
+)
+def test_bad_indicadores_are_one_line_errors(
+    file_level: object, servico_level: object, needle: str
+) -> None:
+    with pytest.raises(errors.MappingError) as caught:
+        mapping.parse_mapping(_with_indicadores(file_level, servico_level), source="f.yaml")
+    message = str(caught.value)
+    assert needle in message and "\n" not in message and message.startswith("f.yaml: ")
+
+
+def test_the_fazenda_example_sets_indicator_thresholds() -> None:
+    from sei_bridge import indicators
+
+    loaded = mapping.load_mappings(Path(__file__).resolve().parents[2] / "mappings")
+    assert loaded.servicos["5030"].indicadores["finalizacao_p95_dias"] == indicators.Threshold(
+        5, 10
+    )
+    assert loaded.servicos["3222"].indicadores["finalizacao_p95_dias"].critico == 30
