@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from sei_bridge import app, scheduler
     from sei_bridge.ops import metrics
     from sei_bridge.reconcile import Reconciler
+    from sei_bridge.reports import reconciliation as render
 
     settings = _common.settings_from(args, metrics_port=args.metrics_port)
     specs = scheduler.load_schedule(args.schedule)
@@ -54,10 +55,14 @@ def run(args: argparse.Namespace) -> int:
             ).run(since=since)
             folder = Path(str(options.get("report_dir", "reports")))
             folder.mkdir(parents=True, exist_ok=True)
-            name = f"reconcile-{report.generated_at:%Y%m%dT%H%M%SZ}.txt"
-            (folder / name).write_text(report.to_text(), encoding="utf-8")
+            stem = f"reconcile-{report.generated_at:%Y%m%dT%H%M%SZ}"
+            (folder / f"{stem}.txt").write_text(render.to_text(report), encoding="utf-8")
+            (folder / f"{stem}.html").write_text(render.to_html(report), encoding="utf-8")
             log.info(
-                "reconcile: %d checked, %d findings", report.requests_checked, len(report.findings)
+                "reconcile: %d checked, %d findings%s",
+                report.requests_checked,
+                report.findings_total,
+                "" if report.complete else " (incomplete)",
             )
 
         jobs: dict[str, scheduler.JobFunc] = {

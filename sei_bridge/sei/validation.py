@@ -122,7 +122,7 @@ def _check_nome_arquivo(operation: str, nome: str) -> None:
         raise _refuse(
             operation,
             "nome_arquivo holds characters outside Latin-1 or '&#', which SEI refuses "
-            "(\"Nome do anexo possui caracteres especiais.\")",
+            '("Nome do anexo possui caracteres especiais.")',
         )
     if len(nome.strip()) > types.MAX_NOME_ARQUIVO:
         raise _refuse(

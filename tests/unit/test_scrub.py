@@ -69,9 +69,7 @@ def test_short_secrets_are_not_searched_for() -> None:
 
 
 def test_a_secret_holding_another_is_masked_whole() -> None:
-    assert scrub.mask("a abcdef-ghijkl b", secrets=["abcdef", "abcdef-ghijkl"]) == (
-        "a [secure] b"
-    )
+    assert scrub.mask("a abcdef-ghijkl b", secrets=["abcdef", "abcdef-ghijkl"]) == ("a [secure] b")
 
 
 def test_long_texts_are_cut_saying_how_much() -> None:
