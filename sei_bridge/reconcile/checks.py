@@ -210,12 +210,12 @@ def check_request(inp: Inputs, mappings: mapping.Mappings) -> RequestCheck:
         )
         repairs.extend(new)
         if overdue:
-            add(FindingKind.OVERDUE_WITHOUT_PROCESS, since=s.prazo_em)
+            add(FindingKind.OVERDUE_WITHOUT_PROCESS, detail=_prazo(s), since=s.prazo_em)
         return RequestCheck(tuple(findings), tuple(repairs))
     if open_action.state is not ActionState.DONE:
         # quarantined or uncertain (reported above), or still on its way
         if overdue and open_action.state is not ActionState.PENDING:
-            add(FindingKind.OVERDUE_WITHOUT_PROCESS, since=s.prazo_em)
+            add(FindingKind.OVERDUE_WITHOUT_PROCESS, detail=_prazo(s), since=s.prazo_em)
         return RequestCheck(tuple(findings), ())
     numero = str(open_action.result.get(executors.R_PROCEDIMENTO_FORMATADO) or "")
     if inp.sei_read and inp.sei is None:
@@ -225,7 +225,12 @@ def check_request(inp: Inputs, mappings: mapping.Mappings) -> RequestCheck:
             detail=f"the ledger recorded process {numero}; SEI does not know it",
         )
         if overdue:
-            add(FindingKind.OVERDUE_WITHOUT_PROCESS, processo=numero, since=s.prazo_em)
+            add(
+                FindingKind.OVERDUE_WITHOUT_PROCESS,
+                processo=numero,
+                detail=_prazo(s),
+                since=s.prazo_em,
+            )
         return RequestCheck(tuple(findings), ())
 
     # the SEI number SIGRC holds
@@ -303,10 +308,15 @@ def check_request(inp: Inputs, mappings: mapping.Mappings) -> RequestCheck:
         add(
             FindingKind.OVERDUE_WITHOUT_FINALIZATION,
             processo=numero,
-            detail=f"prazo {s.prazo_em:%Y-%m-%d}; SIGRC {s.situacao.value}" if s.prazo_em else "",
+            detail=_prazo(s),
             since=s.prazo_em,
         )
     return RequestCheck(tuple(findings), tuple(_dedupe(repairs)))
+
+
+def _prazo(s: models.Solicitacao) -> str:
+    when = f"{s.prazo_em:%Y-%m-%d %H:%M %Z}".strip() if s.prazo_em else "?"
+    return f"prazo {when}; SIGRC {s.situacao.value}"
 
 
 def _label(kind: ActionKind, source_id: str) -> str:

@@ -144,17 +144,17 @@ def _row(f: Finding, now: dt.datetime) -> list[str]:
 def to_csv(report: Report) -> str:
     """One row per finding under a header row (RFC 4180, CRLF line ends)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for f in report.findings:
-        # a cell starting with = + - @ would be a formula in a spreadsheet
-        writer.writerow(
-            [
-                ("'" + c) if c[:1] in ("=", "+", "-", "@") else c
-                for c in _row(f, report.generated_at)
-            ]
-        )
-    return chars.escape_controls(out.getvalue().replace("\r\n", "\n")).replace("\n", "\r\n")
+        writer.writerow([_cell(c) for c in _row(f, report.generated_at)])
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    text = chars.escape_controls(text)
+    # a cell starting with = + - @ would be a formula in a spreadsheet
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 _CSS = """

@@ -11,8 +11,15 @@ effect left uncertain) — and the report must name exactly those findings and n
 from __future__ import annotations
 
 import collections
+import csv
 import dataclasses
 import datetime as dt
+import html
+import io
+import json
+import os
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +30,7 @@ import requests
 from sei_bridge import config, mapping
 from sei_bridge.engine import Engine, RetryPolicy, SeiGuard
 from sei_bridge.reconcile import Budget, FindingKind, Reconciler, Report
+from sei_bridge.reports import reconciliation as render
 from sei_bridge.sandboxes.sei import RunningSandbox, SandboxConfig, start_sandbox
 from sei_bridge.sandboxes.sigrc import RunningSimulator, SimulatorConfig, start_simulator
 from sei_bridge.sandboxes.traffic import (
@@ -80,6 +88,8 @@ class World:
     picked: dict[str, str]
     traffic: list[GeneratedRequest]
     injected: bool = False
+    #: the first reconciliation after the drift was injected
+    drift: Report | None = None
 
     def reconciler(self, **kw: object) -> Reconciler:
         return Reconciler(
@@ -380,6 +390,7 @@ def _inject(w: World) -> None:
     claimed = w.store.claim_due_actions("lost-worker", limit=10, lease_seconds=60)
     assert [(a.protocolo, a.kind) for a in claimed] == [(p["uncertain"], ActionKind.OPEN)]
     w.store.mark_uncertain(claimed[0].id, "lost-worker", "timeout after send", NOW)
+    w.drift = w.reconcile()
 
 
 def test_a_clean_run_has_no_findings(world: World) -> None:
@@ -397,7 +408,8 @@ def test_a_clean_run_has_no_findings(world: World) -> None:
 
 def test_each_injected_drift_is_named_and_nothing_else(world: World) -> None:
     _inject(world)
-    report = world.reconcile()
+    report = world.drift
+    assert report is not None
     assert report.complete, (report.stopped, report.unchecked)
     assert _found(report) == _want(world, EXPECTED)
     by_kind = {f.kind: f for f in report.findings if f.protocolo == world.picked["delete_document"]}
@@ -429,3 +441,127 @@ def test_a_sigrc_claiming_a_billion_pages_stops_at_the_page_budget(world: World)
     assert report.pages_read == 1
     # every request fits on one page of 500, so one page is the whole list here
     assert report.stopped is None
+
+
+def _personal(w: World) -> set[str]:
+    """Every piece of personal data and text the traffic holds (names, CPF/CNPJ, e-mail,
+    phone, address, descriptions, interaction texts, file names)."""
+    found: set[str] = set()
+
+    def walk(value: object, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and key in _PERSONAL_KEYS and len(value) >= 6:
+            found.add(value)
+
+    for r in w.traffic:
+        for e in r.events:
+            walk(e.payload)
+    return found
+
+
+_PERSONAL_KEYS = frozenset(
+    {
+        "nome",
+        "cpf",
+        "cnpj",
+        "email",
+        "telefone",
+        "logradouro",
+        "cep",
+        "complemento",
+        "descricao",
+        "texto",
+        "nome_arquivo",
+        "motivo",
+        "responsavel_nome",
+    }
+)
+
+
+def test_no_personal_data_in_any_report(world: World) -> None:
+    _inject(world)
+    report = world.drift
+    assert report is not None
+    assert report.findings
+    outputs = {
+        "text": render.to_text(report),
+        "json": json.dumps(render.to_dict(report), ensure_ascii=False),
+        "csv": render.to_csv(report),
+        "html": render.to_html(report),
+    }
+    personal = _personal(world)
+    assert len(personal) > 50
+    for name, text in outputs.items():
+        leaked = sorted(p for p in personal if p in text or html.escape(p) in text)
+        assert leaked == [], f"{name} report shows {leaked[:3]}"
+
+
+def test_csv_and_json_list_every_finding(world: World) -> None:
+    _inject(world)
+    report = world.drift
+    assert report is not None
+    rows = list(csv.reader(io.StringIO(render.to_csv(report))))
+    assert tuple(rows[0]) == render.CSV_COLUMNS
+    assert sorted((r[1], r[0]) for r in rows[1:]) == sorted(
+        (f.protocolo, f.kind.value) for f in report.findings
+    )
+    data = render.to_dict(report)
+    assert data["findings_total"] == len(report.findings) == len(data["findings"])
+    assert data["findings_by_kind"] == {
+        k.value: sum(f.kind is k for f in report.findings) for k in FindingKind
+    }
+    assert data["exit_status"] == 1
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_the_html_report_opens_in_headless_chromium(world: World, tmp_path: Path) -> None:
+    _inject(world)
+    report = world.drift
+    assert report is not None
+    page = tmp_path / "reconcile.html"
+    page.write_text(render.to_html(report), encoding="utf-8")
+    assert CHROMIUM is not None
+    common = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+    # the DOM chromium built: totals first, one section per kind, no script
+    dom = subprocess.run(
+        [*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "<script" not in dom.stdout
+    assert dom.stdout.index('id="totals"') < dom.stdout.index('id="all"')
+    for kind in FindingKind:
+        assert f'id="kind-{kind.value}"' in dom.stdout
+    shots = {
+        "all": tmp_path / "all.png",
+        "one-kind": tmp_path / "one-kind.png",
+    }
+    for name, url in (
+        ("all", page.as_uri()),
+        ("one-kind", page.as_uri() + "#kind-interaction_missing"),
+    ):
+        shot = subprocess.run(
+            [
+                *common,
+                "--hide-scrollbars",
+                "--window-size=1400,1600",
+                f"--screenshot={shots[name]}",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert shot.returncode == 0, shot.stderr[-2000:]
+        assert shots[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # filtering by kind (CSS :target) draws a different page than the whole report
+    assert shots["all"].read_bytes() != shots["one-kind"].read_bytes()
+    if os.environ.get("SEI_BRIDGE_UPDATE_SCREENSHOTS"):
+        shutil.copyfile(shots["all"], REPO / "docs" / "reconcile-report.png")
