@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     # imported when the command runs, not for its --help (see sei_bridge.commands)
     from sei_bridge import app, scheduler
     from sei_bridge.ops import metrics
-    from sei_bridge.reconcile import Reconciler
+    from sei_bridge.reconcile import DEFAULT_BUDGET, Budget, Reconciler, publish
     from sei_bridge.reports import reconciliation as render
 
     settings = _common.settings_from(args, metrics_port=args.metrics_port)
@@ -46,13 +46,20 @@ def run(args: argparse.Namespace) -> int:
         def reconcile(options: Mapping[str, Any]) -> None:
             days = float(options.get("since_days", 7))
             since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+            budget = Budget(
+                max_pages=int(options.get("max_pages", DEFAULT_BUDGET.max_pages)),
+                max_seconds=float(options.get("max_seconds", DEFAULT_BUDGET.max_seconds)),
+                max_findings=int(options.get("max_findings", DEFAULT_BUDGET.max_findings)),
+            )
             report = Reconciler(
                 store=rt.store,
                 sigrc=rt.sigrc,
                 sei=rt.sei,
                 mappings=rt.mappings,
                 orgao=settings.sigrc_orgao,
+                budget=budget,
             ).run(since=since)
+            publish(report)
             folder = Path(str(options.get("report_dir", "reports")))
             folder.mkdir(parents=True, exist_ok=True)
             stem = f"reconcile-{report.generated_at:%Y%m%dT%H%M%SZ}"

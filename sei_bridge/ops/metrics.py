@@ -13,6 +13,9 @@ __all__ = [
     "EVENTS",
     "JOB_FAILURES",
     "JOB_SECONDS",
+    "RECONCILE_COMPLETE",
+    "RECONCILE_FINDINGS",
+    "RECONCILE_LAST_RUN",
     "SEI_CALLS",
     "SEI_CALL_SECONDS",
     "serve",
@@ -39,6 +42,17 @@ CIRCUIT_OPEN = Gauge(
 )
 JOB_SECONDS = Histogram("sei_bridge_job_seconds", "Duration of scheduled jobs", ["job"])
 JOB_FAILURES = Counter("sei_bridge_job_failures_total", "Scheduled job runs that failed", ["job"])
+
+RECONCILE_FINDINGS = Gauge(
+    "sei_bridge_reconcile_findings", "Findings of the last reconciliation run, by kind", ["kind"]
+)
+RECONCILE_LAST_RUN = Gauge(
+    "sei_bridge_reconcile_last_run_timestamp_seconds", "When the last reconciliation run ended"
+)
+RECONCILE_COMPLETE = Gauge(
+    "sei_bridge_reconcile_complete",
+    "1 when the last reconciliation run read everything (no budget reached, nothing unread)",
+)
 
 
 def serve(port: int, addr: str = "127.0.0.1") -> None:

@@ -12,7 +12,14 @@ edited. Reports for people and machines: :mod:`sei_bridge.reports.reconciliation
 
 from __future__ import annotations
 
-from sei_bridge.reconcile.findings import FIXABLE, Finding, FindingKind, Report, Unchecked
+from sei_bridge.reconcile.findings import (
+    FIXABLE,
+    Finding,
+    FindingKind,
+    Report,
+    Unchecked,
+    publish,
+)
 from sei_bridge.reconcile.runner import DEFAULT_BUDGET, Budget, Reconciler
 
 __all__ = [
@@ -24,4 +31,5 @@ __all__ = [
     "Reconciler",
     "Report",
     "Unchecked",
+    "publish",
 ]

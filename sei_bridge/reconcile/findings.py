@@ -13,7 +13,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Finding", "FindingKind", "Report", "Unchecked"]
+__all__ = ["ADVICE", "FIXABLE", "Finding", "FindingKind", "Report", "Unchecked", "publish"]
 
 
 class FindingKind(enum.StrEnum):
@@ -174,3 +174,13 @@ class Report:
         if self.drift:
             return 1
         return 0 if self.complete else 3
+
+
+def publish(report: Report) -> None:
+    """Expose the run's drift as Prometheus gauges (every kind, zeros included)."""
+    from sei_bridge.ops import metrics  # prometheus_client only where metrics are wanted
+
+    for kind in FindingKind:
+        metrics.RECONCILE_FINDINGS.labels(kind=kind.value).set(report.totals.get(kind, 0))
+    metrics.RECONCILE_COMPLETE.set(1 if report.complete else 0)
+    metrics.RECONCILE_LAST_RUN.set(report.generated_at.timestamp() + report.elapsed_seconds)

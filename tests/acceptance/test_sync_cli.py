@@ -5,6 +5,8 @@ exactly the state SIGRC's events call for; then the auditors' and operators' com
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -166,6 +168,28 @@ def test_sync_until_idle_under_faults_reaches_the_exact_end_state(
         sum(len(p.documents) for p in sei.state.processes()),
     )
     assert after == before
+
+    # the auditors' other formats, one protocolo, and --fix, as an operator runs them
+    page = tmp_path / "report.html"
+    as_csv = bridge.run("reconcile", "--csv", "--since-days", "3650", "--html", str(page))
+    assert as_csv.returncode == reconcile.returncode, as_csv.stderr[-3000:]
+    rows = list(csv.reader(io.StringIO(as_csv.stdout)))
+    assert rows[0][:2] == ["kind", "protocolo"] and len(rows) == len(findings) + 1
+    html_text = page.read_text(encoding="utf-8")
+    assert "<script" not in html_text and html_text.index('id="totals"') < html_text.index(
+        'id="all"'
+    )
+    one = sorted(expected.processes)[0]
+    single = bridge.run("reconcile", "--json", "--protocolo", one)
+    assert single.returncode in (0, 1), single.stderr[-3000:]
+    assert json.loads(single.stdout)["requests_checked"] == 1
+    fixed = bridge.run("reconcile", "--fix", "--json", "--since-days", "3650")
+    assert fixed.returncode == reconcile.returncode, fixed.stderr[-3000:]
+    fixable = [f for f in findings if f["fixable"]]
+    assert (json.loads(fixed.stdout)["repairs_enqueued"] > 0) == bool(fixable)
+    assert bridge.run("sync", "--until-idle", "--json").returncode == 0
+    later = json.loads(bridge.run("reconcile", "--json", "--since-days", "3650").stdout)
+    assert [f for f in later["findings"] if f["fixable"]] == []
 
 
 def _calls(sei: RunningSandbox) -> int:

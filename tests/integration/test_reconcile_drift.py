@@ -26,10 +26,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client import REGISTRY
 
 from sei_bridge import config, mapping
 from sei_bridge.engine import Engine, RetryPolicy, SeiGuard
-from sei_bridge.reconcile import Budget, FindingKind, Reconciler, Report
+from sei_bridge.reconcile import Budget, FindingKind, Reconciler, Report, publish
 from sei_bridge.reports import reconciliation as render
 from sei_bridge.sandboxes.sei import RunningSandbox, SandboxConfig, start_sandbox
 from sei_bridge.sandboxes.sigrc import RunningSimulator, SimulatorConfig, start_simulator
@@ -565,3 +566,13 @@ def test_the_html_report_opens_in_headless_chromium(world: World, tmp_path: Path
     assert shots["all"].read_bytes() != shots["one-kind"].read_bytes()
     if os.environ.get("SEI_BRIDGE_UPDATE_SCREENSHOTS"):
         shutil.copyfile(shots["all"], REPO / "docs" / "reconcile-report.png")
+
+
+def test_the_last_runs_drift_is_a_metric(world: World) -> None:
+    _inject(world)
+    assert world.drift is not None
+    publish(world.drift)
+    for kind in FindingKind:
+        value = REGISTRY.get_sample_value("sei_bridge_reconcile_findings", {"kind": kind.value})
+        assert value == world.drift.totals.get(kind, 0), kind
+    assert REGISTRY.get_sample_value("sei_bridge_reconcile_complete") == 1
