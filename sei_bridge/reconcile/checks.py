@@ -28,6 +28,7 @@ from sei_bridge.store.types import (
     InboxState,
     NewAction,
     RequestRow,
+    RequestState,
 )
 
 __all__ = ["Inputs", "RequestCheck", "check_request", "reason_code"]
@@ -203,11 +204,17 @@ def check_request(inp: Inputs, mappings: mapping.Mappings) -> RequestCheck:
 
     open_action = next((a for a in actions if a.kind is ActionKind.OPEN), None)
     if open_action is None:
-        add(
-            FindingKind.PROCESS_MISSING,
-            detail=f"SIGRC has the request (situação {s.situacao.value}, "
-            f"{len(s.interacoes)} interaction(s)); the ledger never planned it",
-        )
+        quarantined = inp.request is not None and inp.request.state is RequestState.QUARANTINED
+        if not quarantined:  # a quarantined request is reported as such, with its reason
+            findings.append(
+                Finding(
+                    FindingKind.PROCESS_MISSING,
+                    protocolo,
+                    detail=f"SIGRC has the request (situação {s.situacao.value}, "
+                    f"{len(s.interacoes)} interaction(s)); the ledger never planned it",
+                    fixable=bool(new),
+                )
+            )
         repairs.extend(new)
         if overdue:
             add(FindingKind.OVERDUE_WITHOUT_PROCESS, detail=_prazo(s), since=s.prazo_em)
