@@ -147,7 +147,9 @@ class Report:
     #: findings kept (at most the budget's max_findings); ``totals`` counts them all
     findings: tuple[Finding, ...]
     totals: Mapping[FindingKind, int]
+    #: requests that could not be read (at most max_findings listed; ``unchecked_total`` all)
     unchecked: tuple[Unchecked, ...] = ()
+    unchecked_total: int = 0
     pages_read: int = 0
     #: the number of pages SIGRC announced (None in protocolo mode)
     pages_total: int | None = None
@@ -163,7 +165,7 @@ class Report:
 
     @property
     def complete(self) -> bool:
-        return self.stopped is None and not self.unchecked
+        return self.stopped is None and not self.unchecked_total
 
     @property
     def findings_total(self) -> int:

@@ -95,6 +95,7 @@ class _Tally:
     totals: Counter[FindingKind] = dataclasses.field(default_factory=Counter)
     findings: list[Finding] = dataclasses.field(default_factory=list)
     unchecked: list[Unchecked] = dataclasses.field(default_factory=list)
+    unchecked_total: int = 0
 
 
 class Reconciler:
@@ -159,6 +160,7 @@ class Reconciler:
             findings=tuple(tally.findings),
             totals=dict(tally.totals),
             unchecked=tuple(tally.unchecked),
+            unchecked_total=tally.unchecked_total,
             pages_read=tally.pages,
             pages_total=tally.pages_total,
             stopped=stopped,
@@ -221,7 +223,9 @@ class Reconciler:
         except errors.ConfigurationError:
             raise  # a wrong credential or endpoint: no request can be read
         except (errors.SigrcError, errors.SeiError) as exc:
-            tally.unchecked.append(Unchecked(protocolo, _why(exc)))
+            tally.unchecked_total += 1
+            if len(tally.unchecked) < self._budget.max_findings:
+                tally.unchecked.append(Unchecked(protocolo, _why(exc)))
             log.warning("reconcile: %s not checked: %s", protocolo, _why(exc))
             return
         result = checks.check_request(inputs, self._mappings)

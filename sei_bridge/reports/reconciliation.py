@@ -71,6 +71,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "stopped": report.stopped,
         "pages_read": report.pages_read,
         "pages_total": report.pages_total,
+        "unchecked_total": report.unchecked_total,
         "unchecked": [{"protocolo": u.protocolo, "why": u.why} for u in report.unchecked],
         "repairs_enqueued": report.repairs_enqueued,
         "elapsed_seconds": report.elapsed_seconds,
@@ -93,8 +94,8 @@ def _summary_lines(report: Report) -> list[str]:
     ]
     if report.stopped:
         lines.append(f"INCOMPLETE: {report.stopped} (pages read: {report.pages_read})")
-    if report.unchecked:
-        lines.append(f"INCOMPLETE: {len(report.unchecked)} request(s) could not be read")
+    if report.unchecked_total:
+        lines.append(f"INCOMPLETE: {report.unchecked_total} request(s) could not be read")
     if report.repairs_enqueued is not None:
         lines.append(f"repairs enqueued: {report.repairs_enqueued} (run sei-bridge sync)")
     return lines
