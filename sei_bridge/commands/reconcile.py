@@ -113,7 +113,8 @@ def _budget_value(args: argparse.Namespace, name: str, kind: type[Any], default:
         return kind(raw)
     except ValueError:
         raise errors.ConfigurationError(
-            f"{_ENV[name]}={raw!r} is not a number: set it to a {kind.__name__}"
+            f"{_ENV[name]}={raw!r} is not a number: set it to a "
+            f"{'whole number' if kind is int else 'number of seconds'}"
         ) from None
 
 
