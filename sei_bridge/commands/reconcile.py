@@ -16,6 +16,9 @@ from typing import Any
 from sei_bridge import errors
 from sei_bridge.commands import _common
 
+#: the defaults of :class:`sei_bridge.reconcile.Budget`, here so that ``--help`` imports nothing
+#: heavy (tests/unit/test_reconcile_reports.py holds the two equal)
+DEFAULTS = {"max_pages": 2000, "max_seconds": 3600.0, "max_findings": 20000}
 _ENV = {
     "max_pages": "SEI_BRIDGE_RECONCILE_MAX_PAGES",
     "max_seconds": "SEI_BRIDGE_RECONCILE_MAX_SECONDS",
@@ -35,8 +38,6 @@ def _moment(text: str) -> dt.datetime:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from sei_bridge.reconcile import DEFAULT_BUDGET
-
     _common.add_database_argument(parser)
     scope = parser.add_argument_group("what to reconcile")
     scope.add_argument(
@@ -84,21 +85,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help=f"SIGRC list pages read at most (env {_ENV['max_pages']}; "
-        f"default {DEFAULT_BUDGET.max_pages})",
+        f"default {DEFAULTS['max_pages']})",
     )
     budget.add_argument(
         "--max-seconds",
         type=float,
         default=None,
         help=f"seconds the run may take (env {_ENV['max_seconds']}; "
-        f"default {DEFAULT_BUDGET.max_seconds:g})",
+        f"default {DEFAULTS['max_seconds']:g})",
     )
     budget.add_argument(
         "--max-findings",
         type=int,
         default=None,
         help=f"findings listed (all are counted; env {_ENV['max_findings']}; "
-        f"default {DEFAULT_BUDGET.max_findings})",
+        f"default {DEFAULTS['max_findings']})",
     )
 
 
@@ -121,13 +122,13 @@ def _budget_value(args: argparse.Namespace, name: str, kind: type[Any], default:
 def run(args: argparse.Namespace) -> int:
     # imported when the command runs, not for its --help (see sei_bridge.commands)
     from sei_bridge import app, chars
-    from sei_bridge.reconcile import DEFAULT_BUDGET, Budget, Reconciler
+    from sei_bridge.reconcile import Budget, Reconciler
     from sei_bridge.reports import reconciliation as render
 
     budget = Budget(
-        max_pages=_budget_value(args, "max_pages", int, DEFAULT_BUDGET.max_pages),
-        max_seconds=_budget_value(args, "max_seconds", float, DEFAULT_BUDGET.max_seconds),
-        max_findings=_budget_value(args, "max_findings", int, DEFAULT_BUDGET.max_findings),
+        max_pages=_budget_value(args, "max_pages", int, DEFAULTS["max_pages"]),
+        max_seconds=_budget_value(args, "max_seconds", float, DEFAULTS["max_seconds"]),
+        max_findings=_budget_value(args, "max_findings", int, DEFAULTS["max_findings"]),
     )
     if args.json and args.csv:
         raise errors.ConfigurationError("choose one of --json and --csv")

@@ -76,3 +76,14 @@ def test_a_clean_complete_run_exits_0_and_an_incomplete_one_3() -> None:
     assert _report().exit_status() == 0
     assert _report(stopped="time budget of 60 s reached").exit_status() == 3
     assert _report(unchecked_total=1).exit_status() == 3
+
+
+def test_the_commands_defaults_are_the_budgets() -> None:
+    from sei_bridge.commands import reconcile as command
+    from sei_bridge.reconcile import DEFAULT_BUDGET
+
+    assert {
+        "max_pages": DEFAULT_BUDGET.max_pages,
+        "max_seconds": DEFAULT_BUDGET.max_seconds,
+        "max_findings": DEFAULT_BUDGET.max_findings,
+    } == command.DEFAULTS
