@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
-from sei_bridge import config, mapping
+from sei_bridge import config, logs, mapping
 from sei_bridge.engine import Engine, SeiGuard
 from sei_bridge.engine.dispatcher import THREADS_PER_SEI_CALL
 from sei_bridge.sei.client import SeiClient
@@ -67,6 +67,7 @@ def build_runtime(settings: config.Settings) -> Iterator[Runtime]:
                 max_in_flight=settings.sei_concurrency,
             ),
         )
+        logs.set_worker(engine.worker)
         yield Runtime(settings, store, sei, sigrc, mappings, engine)
     finally:
         store.close()

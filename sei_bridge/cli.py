@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, cast
 
-from sei_bridge import __version__, chars, errors
+from sei_bridge import __version__, chars, errors, logs
 
 __all__ = ["main"]
 
@@ -96,24 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class OneLineFormatter(logging.Formatter):
-    """Each log record is one line: control characters in the message (which may quote what
-    SIGRC or SEI sent: ids, ``erro`` texts) are escaped, so nobody can forge a line or send
-    the terminal an ESC sequence. A traceback still follows on its own lines."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        return chars.escape_controls(super().formatMessage(record))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = args.log_level or os.environ.get("SEI_BRIDGE_LOG_LEVEL", "INFO")
-    handler = logging.StreamHandler()
-    handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    logging.basicConfig(level=level.upper(), handlers=[handler])
-    # zeep logs whole envelopes (credentials, content) at DEBUG: never let it.
-    logging.getLogger("zeep.transports").setLevel(logging.WARNING)
+    log_format = os.environ.get("SEI_BRIDGE_LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in logs.FORMATS:
+        print("sei-bridge: error: SEI_BRIDGE_LOG_FORMAT must be text or json", file=sys.stderr)
+        return 2
+    logs.configure(level, log_format)
     try:
         return int(args._run(args))
     except errors.SeiBridgeError as exc:

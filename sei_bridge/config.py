@@ -36,6 +36,9 @@ DEFAULT_SIGRC_CONNECT_TIMEOUT = 5.0
 DEFAULT_SIGRC_READ_TIMEOUT = 30.0
 DEFAULT_LEASE_SECONDS = 120.0
 DEFAULT_SEI_BREAKER_RESET_SECONDS = 30.0
+DEFAULT_POLL_STALE_SECONDS = 300.0
+#: well under the 30 s a Kubernetes pod gets by default between SIGTERM and SIGKILL
+DEFAULT_STOP_SECONDS = 20.0
 
 
 def _secret_repr(value: str | None) -> str:
@@ -78,7 +81,16 @@ class Settings:
     #: secret for keyed hashes of CPF in the audit trail (never logged)
     audit_key: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
+    #: ``text`` or ``json`` (one JSON object a line, with protocolo, action_id... as fields)
+    log_format: str = "text"
+    #: port of the daemon's /metrics, /healthz and /readyz (unset: not served)
     metrics_port: int | None = None
+    #: address that endpoint binds (0.0.0.0 to let Prometheus on another host scrape it)
+    metrics_addr: str = "127.0.0.1"
+    #: /readyz fails when no worker polled the feed for this many seconds
+    poll_stale_seconds: float = DEFAULT_POLL_STALE_SECONDS
+    #: on SIGTERM, seconds the calls in flight get to finish before the daemon exits anyway
+    stop_seconds: float = DEFAULT_STOP_SECONDS
 
     def __repr__(self) -> str:
         shown = []
@@ -181,6 +193,18 @@ def load_settings(
         raise errors.ConfigurationError(
             "SEI_BRIDGE_SEI_BREAKER_RESET_SECONDS must be positive seconds"
         )
+    if settings.log_format not in ("text", "json"):
+        raise errors.ConfigurationError("SEI_BRIDGE_LOG_FORMAT must be text or json")
+    if not 1 <= settings.poll_stale_seconds <= 7 * 24 * 3600:  # nan fails too
+        raise errors.ConfigurationError(
+            "SEI_BRIDGE_POLL_STALE_SECONDS must be seconds between 1 and 604800"
+        )
+    if not 0 <= settings.stop_seconds <= 3600:  # nan fails too
+        raise errors.ConfigurationError(
+            "SEI_BRIDGE_STOP_SECONDS must be seconds between 0 and 3600"
+        )
+    if settings.metrics_port is not None and not 0 <= settings.metrics_port <= 65535:
+        raise errors.ConfigurationError("SEI_BRIDGE_METRICS_PORT must be a port, 0-65535")
     if settings.lease_seconds < 1:
         raise errors.ConfigurationError("SEI_BRIDGE_LEASE_SECONDS must be at least 1 second")
     return settings

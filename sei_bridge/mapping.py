@@ -26,6 +26,7 @@ the ids against SEI's own catalogs (``sei-bridge mappings check``).
 
 from __future__ import annotations
 
+import hashlib
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -439,3 +440,22 @@ def check_against_sei(mappings: Mappings, sei: SeiCatalogs) -> list[str]:
 
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+def folder_version(directory: Path) -> str | None:
+    """A short fingerprint of the mapping files of ``directory`` (their names and bytes), to
+    tell which mappings a worker runs with and to notice that they changed; None when the
+    folder cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        paths = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+        for path in paths:
+            if not path.is_file():
+                continue
+            stat = path.stat()
+            # a file too large to be a mapping is not read here (loading refuses it)
+            content = path.read_bytes() if stat.st_size <= 4 << 20 else str(stat).encode()
+            digest.update(path.name.encode() + b"\0" + content + b"\0")
+    except OSError:
+        return None
+    return digest.hexdigest()[:12]

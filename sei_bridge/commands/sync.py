@@ -9,6 +9,11 @@ from sei_bridge.commands import _common
 
 log = logging.getLogger(__name__)
 
+#: exit status when the time limit came (or a stop) before the work was done
+EXIT_NOT_IDLE = 3
+#: exit status when all that remains waits for a person (``sei-bridge resolve``)
+EXIT_NEEDS_PERSON = 4
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common.add_database_argument(parser)
@@ -21,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-seconds",
         type=float,
         default=None,
-        help="stop after this many seconds even if work remains (exit code 3)",
+        help="stop after this many seconds even if work remains (exit status 3)",
     )
     parser.add_argument("--json", action="store_true", help="print the pass report as JSON")
 
@@ -37,4 +42,15 @@ def run(args: argparse.Namespace) -> int:
         _common.emit_json(report.to_dict())
     else:
         print(report.to_text(), end="")
-    return 0 if report.idle else 3
+    if not report.idle:
+        return EXIT_NOT_IDLE
+    waiting = report.actions_by_state.get("NEEDS_PERSON", 0)
+    if waiting:
+        # idle, and what remains cannot move without someone: say so, and exit apart
+        log.warning(
+            "%d effect(s) need a person before their requests can go on: "
+            "see sei-bridge status, then sei-bridge resolve",
+            waiting,
+        )
+        return EXIT_NEEDS_PERSON
+    return 0

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from sei_bridge import errors
+from sei_bridge import errors, logs
 from sei_bridge.engine import outcomes, ports
 from sei_bridge.engine.policy import RetryPolicy, SeiGuard
 from sei_bridge.engine.runner import ActionRunner, attempt_error
@@ -231,17 +231,23 @@ class Dispatcher:
         halt: threading.Event,
     ) -> tuple[outcomes.Outcome, bool]:
         """Run in a pool thread: one attempt and its mark."""
-        if halt.is_set() or self._stop.is_set():
-            outcome: outcomes.Outcome = outcomes.Released("dispatching stopped")
-        else:
-            outcome = self._runner.run(action, ledger_entries)
-        try:
-            marked = self._mark(action, outcome)
-        except errors.StoreError as exc:
-            # the lease will expire and the next claim probes before sending again
-            log.error("action %d: could not record its outcome: %s", action.id, exc)
-            marked = False
-        return outcome, marked
+        with logs.context(
+            protocolo=action.protocolo,
+            action_id=action.id,
+            kind=action.kind.value,
+            attempt=action.attempts,
+        ):
+            if halt.is_set() or self._stop.is_set():
+                outcome: outcomes.Outcome = outcomes.Released("dispatching stopped")
+            else:
+                outcome = self._runner.run(action, ledger_entries)
+            try:
+                marked = self._mark(action, outcome)
+            except errors.StoreError as exc:
+                # the lease will expire and the next claim probes before sending again
+                log.error("action %d: could not record its outcome: %s", action.id, exc)
+                marked = False
+            return outcome, marked
 
     def _mark(self, action: Action, outcome: outcomes.Outcome) -> bool:
         store, worker, now = self._store, self._worker, self._clock()

@@ -165,6 +165,7 @@ class Engine:
             mappings=mappings,
             send_window_seconds=settings.sei_connect_timeout + settings.sei_read_timeout,
         )
+        self._executor, self._prober = executor, prober
         runner = ActionRunner(executor=executor, prober=prober, read_ledger=store.ledger_of)
         self._dispatcher = Dispatcher(
             store=store,
@@ -185,6 +186,19 @@ class Engine:
         """Ask a running :meth:`sync_until_idle` or :meth:`dispatch_once` to stop soon (the
         calls in flight finish and are recorded)."""
         self._stop.set()
+
+    def reload_mappings(self, mappings: mapping.Mappings) -> None:
+        """Use ``mappings`` from now on, for planning, sending and probing alike (each job
+        reads them when it starts an event or an action, so none mixes two versions)."""
+        self.mappings = mappings
+        self._planning.mappings = mappings
+        self._executor.mappings = mappings
+        self._prober.mappings = mappings
+
+    @property
+    def polled_elsewhere(self) -> bool:
+        """True when the last poll found another worker holding the poller lock."""
+        return self._polled_elsewhere
 
     def poll_once(self) -> int:
         """Read one feed pass and store its items with the new cursor, in one transaction.

@@ -134,6 +134,10 @@ def classify(exc: BaseException, kind: ActionKind, *, probing: bool = False) -> 
     action UNCERTAIN, never PENDING: only a probe that *finished* may prove an effect absent.
     Anything unexpected is treated as "the outcome is unknown" for non-idempotent kinds.
     """
+    if isinstance(exc, errors.SigrcAuthError):
+        # SIGRC refusing our token stops only what needs SIGRC: its PUTs wait, with backoff,
+        # while SEI work goes on (the daemon reports the refusal: /readyz, a metric)
+        return Uncertain(str(exc)) if probing else Retry(str(exc))
     if isinstance(exc, errors.ConfigurationError):
         return StopDispatching(exc)
     if isinstance(exc, ActionRefused):

@@ -48,7 +48,7 @@ class PlanningPass:
     ) -> None:
         self._store = store
         self._sigrc = sigrc
-        self._mappings = mappings
+        self.mappings = mappings
 
     def run(self, *, limit: int) -> PassResult:
         """Plan up to ``limit`` settled events."""
@@ -80,7 +80,7 @@ class PlanningPass:
             missing_before=evento.tipo is models.TipoEvento.INTERACAO
             and self._missing_before(event, interactions),
         )
-        decision = planner.plan_event(evento, history, self._mappings)
+        decision = planner.plan_event(evento, history, self.mappings)
         if isinstance(decision, planner.NeedSnapshot):
             log.info("request %s: reading SIGRC's snapshot (%s)", protocolo, decision.why)
             try:
@@ -102,7 +102,7 @@ class PlanningPass:
                     protocolo=protocolo,
                 )
                 return 0
-            decision = planner.plan_event(evento, history, self._mappings, snapshot=snapshot)
+            decision = planner.plan_event(evento, history, self.mappings, snapshot=snapshot)
         if isinstance(decision, planner.Quarantine):
             log.warning(
                 "event %s of %s quarantined: %s", event.id_evento, protocolo, decision.reason

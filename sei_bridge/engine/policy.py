@@ -25,7 +25,7 @@ import pybreaker
 import tenacity
 from pyrate_limiter import Limiter, Rate
 
-from sei_bridge import errors
+from sei_bridge import errors, logs
 from sei_bridge.engine import ports
 from sei_bridge.ops import metrics
 from sei_bridge.sei import types
@@ -145,6 +145,8 @@ class SeiGuard:
         self._clock = clock
         self._reset_timeout = reset_timeout
         self._lock = threading.Lock()
+        #: monotonic time the current outage began (the circuit opened), None while closed
+        self._outage_since: float | None = None
 
     @property
     def state(self) -> str:
@@ -169,6 +171,10 @@ class SeiGuard:
             return self._call(operation, func)
 
     def _call(self, operation: str, func: Callable[[], _T]) -> _T:
+        with logs.context(operation=operation):
+            return self._guarded(operation, func)
+
+    def _guarded(self, operation: str, func: Callable[[], _T]) -> _T:
         self._before(operation)
         if self._limiter is not None and not self._limiter.try_acquire(
             "sei", blocking=True, timeout=_RATE_WAIT_MAX
@@ -186,6 +192,24 @@ class SeiGuard:
             raise
         self._after(operation, None, time.monotonic() - started)
         return value
+
+    def _circuit_moved(self, was: str, now: str, operation: str) -> None:
+        """An outage is an ERROR when it starts and an INFO line when it ends."""
+        if now == pybreaker.STATE_OPEN and was == pybreaker.STATE_CLOSED:
+            self._outage_since = time.monotonic()
+            log.error(
+                "SEI unavailable: the circuit opened after %s failed (trial call in %.0f s)",
+                operation,
+                self._reset_timeout,
+            )
+        elif now == pybreaker.STATE_OPEN:
+            log.warning("SEI still unavailable: the trial call %s failed", operation)
+        elif now == pybreaker.STATE_CLOSED:
+            since, self._outage_since = self._outage_since, None
+            took = "" if since is None else f" after {time.monotonic() - since:.0f} s"
+            log.info("SEI reachable again: the circuit closed%s (%s answered)", took, operation)
+        else:
+            log.debug("SEI circuit %s -> %s (%s)", was, now, operation)
 
     def _before(self, operation: str) -> None:
         breaker = self._breaker
@@ -215,7 +239,7 @@ class SeiGuard:
                 pass  # the breaker just opened; the caller re-raises the call's own error
         now_state = breaker.current_state
         if now_state != was_open:
-            log.warning("SEI circuit %s → %s (after %s)", was_open, now_state, operation)
+            self._circuit_moved(was_open, now_state, operation)
         metrics.CIRCUIT_OPEN.set(1 if now_state == pybreaker.STATE_OPEN else 0)
         outcome = "ok" if exc is None else type(exc).__name__
         metrics.SEI_CALLS.labels(operation=operation, outcome=outcome).inc()

@@ -35,6 +35,7 @@ import requests
 import tenacity
 
 from sei_bridge import chars, config, errors, scrub
+from sei_bridge.ops import metrics
 from sei_bridge.sigrc import attachments, models, parsing
 
 __all__ = [
@@ -335,16 +336,24 @@ class SigrcClient:
             sleep=self._sleep,
             reraise=True,
         )
+        calls = metrics.SIGRC_CALLS
+        endpoint = f"{method} {_template(path)}"
         try:
-            return retrying(
+            response: requests.Response = retrying(
                 self._send, method, path, subject, params, json, stream=stream, accept=accept
             )
         except _Overloaded as exc:
+            calls.labels(endpoint=endpoint, outcome="overloaded").inc()
             raise errors.SigrcUnavailable(
                 f"SIGRC kept answering {exc.status} (overloaded or in maintenance) to {method} "
                 f"{_template(path)}; retry later",
                 retry_after=exc.retry_after,
             ) from exc
+        except errors.SeiBridgeError as exc:
+            calls.labels(endpoint=endpoint, outcome=type(exc).__name__).inc()
+            raise
+        calls.labels(endpoint=endpoint, outcome="ok").inc()
+        return response
 
     def _stop(self, state: tenacity.RetryCallState) -> bool:
         # bounded by tries and by the total time we agree to wait for SIGRC

@@ -23,9 +23,17 @@ from sei_bridge.store.types import (
     QuarantineEntry,
     RequestState,
     StatusReport,
+    reason_code,
 )
 
-__all__ = ["next_due_at", "replay", "resolve", "status"]
+__all__ = [
+    "cursor_updated_at",
+    "next_due_at",
+    "quarantine_counts",
+    "replay",
+    "resolve",
+    "status",
+]
 
 _A = schema.action
 _E = schema.inbox_event
@@ -320,4 +328,33 @@ def status(conn: Connection, *, now: dt.datetime, limit: int) -> StatusReport:
         quarantine=tuple(quarantine),
         attention=tuple(attention),
         cursors=cursors,
+        quarantine_counts=quarantine_counts(conn),
     )
+
+
+def quarantine_counts(conn: Connection) -> dict[tuple[str, str], int]:
+    """``{(item, reason code): count}`` over everything quarantined (item: ``action``,
+    ``event`` or ``request``); reads only the first characters of each reason."""
+    counts: dict[tuple[str, str], int] = {}
+    sources: tuple[tuple[str, sa.Table, Any, Any], ...] = (
+        ("action", _A, _A.c.last_error, _A.c.state == ActionState.QUARANTINED),
+        ("event", _E, _E.c.reason, _E.c.state == InboxState.QUARANTINED),
+        ("request", _S, _S.c.reason, _S.c.state == RequestState.QUARANTINED),
+    )
+    for item, table, column, where in sources:
+        head = sa.func.substr(column, 1, 48)
+        for text, count in conn.execute(
+            sa.select(head, sa.func.count()).select_from(table).where(where).group_by(head)
+        ):
+            key = (item, reason_code(text))
+            counts[key] = counts.get(key, 0) + int(count)
+    return counts
+
+
+def cursor_updated_at(conn: Connection, name: str) -> dt.datetime | None:
+    """When the feed cursor ``name`` was last written (None before the first poll)."""
+    c = schema.feed_cursor
+    value: dt.datetime | None = conn.execute(
+        sa.select(c.c.updated_at).where(c.c.name == name)
+    ).scalar_one_or_none()
+    return value

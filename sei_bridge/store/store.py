@@ -384,6 +384,16 @@ class Store:
         with self._db.read("reading the status", snapshot=True) as conn:
             return operators.status(conn, now=at, limit=limit)
 
+    def cursor_updated_at(self, name: str = DEFAULT_CURSOR) -> dt.datetime | None:
+        """When a poll last wrote the feed cursor, by whichever worker (for readiness)."""
+        with self._db.read("reading the feed cursor") as conn:
+            return operators.cursor_updated_at(conn, name)
+
+    def ping(self) -> None:
+        """One round trip to the database (``SELECT 1``); raises StoreError if it fails."""
+        with self._db.read("reaching the database") as conn:
+            conn.execute(sa.text("SELECT 1"))
+
     # --- coordination and audit -----------------------------------------------------------
 
     @contextlib.contextmanager

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -374,6 +375,42 @@ class AttentionEntry:
         }
 
 
+#: a quarantine reason's code (``"code: cause | fix"``); other texts count as "other"
+_REASON_CODE = re.compile(r"([a-z][a-z0-9_.]*(?:-[a-z0-9_.]+)*):")
+#: what separates a reason's cause from its fix (sei_bridge.documents.REASON_SEPARATOR)
+_FIX_SEPARATOR = " | "
+
+
+def reason_code(reason: str | None) -> str:
+    """The code a quarantine reason starts with (``sei-refused``, ``unmapped``, or the field a
+    malformed event got wrong, ``interacao.ocorrida_em``), else ``other``: bounded values for
+    grouping and metric labels, never the text itself."""
+    match = _REASON_CODE.match(reason or "")
+    return match.group(1)[:40] if match else "other"
+
+
+def _cause(reason: str | None) -> str:
+    text = (reason or "").split(_FIX_SEPARATOR, 1)[0]
+    match = _REASON_CODE.match(text)
+    return text[match.end() :].strip() if match else text
+
+
+def _fix(reason: str | None) -> str:
+    parts = (reason or "").split(_FIX_SEPARATOR, 1)
+    return parts[1].strip() if len(parts) == 2 else ""
+
+
+def _group(code: str) -> dict[str, Any]:
+    return {
+        "reason": code,
+        "count": 0,
+        "items": set(),
+        "oldest_at": None,
+        "hint": "",
+        "examples": [],
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class StatusReport:
     """Counts by state, plus the items that need an operator (lists capped at ``limit``)."""
@@ -393,6 +430,8 @@ class StatusReport:
     attention: tuple[AttentionEntry, ...]
     #: the watermark of each feed cursor
     cursors: Mapping[str, int] = field(default_factory=dict)
+    #: everything quarantined, uncapped: ``{(item, reason code): count}``
+    quarantine_counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
     def actions_by_state(self) -> dict[str, int]:
         """Action counts summed over kinds."""
@@ -422,22 +461,44 @@ class StatusReport:
         if self.cursors:
             marks = ", ".join(f"{n}={w}" for n, w in sorted(self.cursors.items()))
             lines.append(f"feed watermark: {marks}")
-        lines.append(f"quarantine: {len(self.quarantine) or 'empty'}")
         # ids, protocolos, tipos and reasons may come from SIGRC or SEI: a terminal must show,
         # not obey, a control character in them (ESC sequences, a forged line)
         show = chars.escape_controls
-        for q in self.quarantine:
-            ident = f"action {q.action_id}" if q.action_id is not None else q.what
-            if q.id_evento is not None:
-                ident = f"event {show(q.id_evento)}"
+        total = sum(self.quarantine_counts.values()) or len(self.quarantine)
+        lines.append(f"quarantine: {total or 'empty'}")
+        for group in self.quarantine_groups():
             lines.append(
-                f"  {ident}  {show(q.protocolo or '-')}  {show(q.kind or '-')}  "
-                f"since {_json_time(q.since)}  {show(q.reason or '')}".rstrip()
+                f"  {group['count']:>6}  {group['reason']}  ({', '.join(group['items'])}) "
+                f"oldest since {group['oldest'] or '-'}"
             )
-        lines.append(f"needs attention: {len(self.attention) or 'nothing'}")
-        for a in self.attention:
+            if group["hint"]:
+                lines.append(f"          fix: {show(group['hint'])}")
+            for q in group["examples"]:
+                ident = f"action {q.action_id}" if q.action_id is not None else q.what
+                if q.id_evento is not None:
+                    ident = f"event {show(q.id_evento)}"
+                cause = show(_cause(q.reason))
+                lines.append(
+                    f"          {ident}  {show(q.protocolo or '-')}  {show(q.kind or '-')}  "
+                    f"{cause[:160]}".rstrip()
+                )
+        by_state = self.actions_by_state()
+        uncertain = by_state.get(ActionState.UNCERTAIN.value, 0)
+        if uncertain:
             lines.append(
-                f"  action {a.action_id}  {show(a.protocolo)}  {a.kind.value}  {a.state.value}  "
+                f"being settled by probes: {uncertain} uncertain effect(s), no action needed"
+            )
+        person = [a for a in self.attention if a.state is ActionState.NEEDS_PERSON]
+        waiting = by_state.get(ActionState.NEEDS_PERSON.value, len(person))
+        lines.append(f"needs a person: {waiting or 'nothing'}")
+        if waiting:
+            lines.append(
+                "  each below: find out in SEI whether the effect exists, then "
+                "sei-bridge resolve ACTION --done ... | --absent --actor NAME"
+            )
+        for a in person:
+            lines.append(
+                f"  action {a.action_id}  {show(a.protocolo)}  {a.kind.value}  "
                 f"attempts {a.attempts}  since {_json_time(a.since)}"
             )
             if a.last_error:
@@ -445,6 +506,32 @@ class StatusReport:
             if a.evidence:
                 lines.append(f"    evidence: {json.dumps(dict(a.evidence), sort_keys=True)}")
         return "\n".join(lines) + "\n"
+
+    def quarantine_groups(self, examples: int = 3) -> list[dict[str, Any]]:
+        """The quarantine by reason code, largest first: its count (uncapped), what items,
+        the oldest, the fix the reason gives, and up to ``examples`` entries."""
+        groups: dict[str, dict[str, Any]] = {}
+        for (item, code), count in self.quarantine_counts.items():
+            group = groups.setdefault(code, _group(code))
+            group["count"] += count
+            group["items"].add(item)
+        for q in self.quarantine:
+            code = reason_code(q.reason)
+            group = groups.setdefault(code, _group(code))
+            if not self.quarantine_counts:
+                group["count"] += 1
+                group["items"].add(q.what)
+            if group["oldest_at"] is None or q.since < group["oldest_at"]:
+                group["oldest_at"] = q.since
+            if not group["hint"]:
+                group["hint"] = _fix(q.reason)
+            if len(group["examples"]) < examples:
+                group["examples"].append(q)
+        ordered = sorted(groups.values(), key=lambda g: (-g["count"], g["reason"]))
+        for group in ordered:
+            group["items"] = sorted(group["items"])
+            group["oldest"] = _json_time(group.pop("oldest_at"))
+        return ordered
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable view (``json.dumps`` needs no ``default``)."""
@@ -457,6 +544,12 @@ class StatusReport:
             "in_flight": self.in_flight,
             "oldest_due_at": _json_time(self.oldest_due_at),
             "quarantine": [q.to_dict() for q in self.quarantine],
+            "quarantine_groups": [
+                {**g, "examples": [q.to_dict() for q in g["examples"]]}
+                for g in self.quarantine_groups()
+            ],
             "attention": [a.to_dict() for a in self.attention],
+            "uncertain": self.actions_by_state().get(ActionState.UNCERTAIN.value, 0),
+            "needs_person": self.actions_by_state().get(ActionState.NEEDS_PERSON.value, 0),
             "cursors": dict(self.cursors),
         }

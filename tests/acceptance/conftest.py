@@ -158,6 +158,23 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: st
     return lines[0]
 
 
+#: a schedule for tests of ``sei-bridge run``: the worker's jobs every second
+FAST_SCHEDULE = """\
+defaults: {coalesce: true, max_instances: 1, misfire_grace_time: 30}
+jobs:
+  poll: {trigger: {type: interval, seconds: 1}}
+  plan: {trigger: {type: interval, seconds: 1}}
+  dispatch: {trigger: {type: interval, seconds: 1}, options: {max_seconds: 30}}
+"""
+
+
+def fast_schedule(folder: Path) -> Path:
+    """:data:`FAST_SCHEDULE` written to ``folder``; pass it to ``run --schedule``."""
+    path = folder / "schedule.yaml"
+    path.write_text(FAST_SCHEDULE, encoding="utf-8")
+    return path
+
+
 BridgeFactory = Callable[..., Bridge]
 
 

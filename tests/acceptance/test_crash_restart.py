@@ -1,5 +1,6 @@
-"""``sei-bridge sync --until-idle`` killed with SIGKILL at seeded random moments, over and over,
-while it polls, plans and talks to SEI, and restarted each time; then left to finish.
+"""``sei-bridge sync --until-idle`` — and the daemon, ``sei-bridge run`` — killed with SIGKILL at
+seeded random moments, over and over, while it polls, plans and talks to SEI, and restarted each
+time; then left to finish.
 
 The end state must be the same exact one as an uninterrupted run: a kill that lands while a
 SOAP call is in flight leaves an effect in SEI that the ledger does not know about; the next
@@ -16,12 +17,19 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from sei_bridge.sandboxes.sei import FaultConfig, RunningSandbox
 from sei_bridge.sandboxes.sigrc import RunningSimulator
-from tests.acceptance.conftest import Bridge, BridgeFactory, assert_end_state, wait_until
+from tests.acceptance.conftest import (
+    Bridge,
+    BridgeFactory,
+    assert_end_state,
+    fast_schedule,
+    wait_until,
+)
 from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory
 
@@ -66,17 +74,19 @@ def _called_or_exited(
     return _calls(sei) > calls_before or process.poll() is not None
 
 
-def crash_repeatedly(bridge: Bridge, sei: RunningSandbox, *, kills: int, seed: int) -> Crashes:
-    """Start ``sync --until-idle`` and SIGKILL it, ``kills`` times (fewer if a life finishes
-    the work first): half the kills at a seeded random moment of its life, half a seeded
-    random moment after it started calling SEI."""
+def crash_repeatedly(
+    bridge: Bridge, sei: RunningSandbox, *, kills: int, seed: int, command: tuple[str, ...]
+) -> Crashes:
+    """Start ``command`` (``sync --until-idle``, or the daemon) and SIGKILL it, ``kills`` times
+    (fewer if a life finishes the work first): half the kills at a seeded random moment of its
+    life, half a seeded random moment after it started calling SEI."""
     rng = random.Random(seed)
     crashes = Crashes()
     for life in range(kills):
         name = f"life-{life:02d}"
         busy = life % 2 == 1
         before = _calls(sei)
-        process = bridge.start("sync", "--until-idle", log_name=name)
+        process = bridge.start(*command, log_name=name)
         if busy:
             wait_until(
                 functools.partial(_called_or_exited, sei, process, before),
@@ -99,9 +109,14 @@ def crash_repeatedly(bridge: Bridge, sei: RunningSandbox, *, kills: int, seed: i
 
 
 def _crash_and_finish(
-    bridge: Bridge, sigrc: RunningSimulator, sei: RunningSandbox, *, seed: int
+    bridge: Bridge,
+    sigrc: RunningSimulator,
+    sei: RunningSandbox,
+    *,
+    seed: int,
+    command: tuple[str, ...] = ("sync", "--until-idle"),
 ) -> None:
-    crashes = crash_repeatedly(bridge, sei, kills=KILLS, seed=seed)
+    crashes = crash_repeatedly(bridge, sei, kills=KILLS, seed=seed, command=command)
     # the work outlasted most lives: the kills interrupted it rather than a finished run
     assert crashes.while_busy >= KILLS // 3, crashes
 
@@ -135,6 +150,18 @@ def test_sigkill_restarts_on_sqlite_leave_the_exact_end_state(
 ) -> None:
     bridge = bridge_factory(sigrc, sei, sqlite_url)
     _crash_and_finish(bridge, sigrc, sei, seed=SEED)
+
+
+def test_sigkill_restarts_of_the_daemon_leave_the_exact_end_state(
+    sigrc: RunningSimulator,
+    sei: RunningSandbox,
+    bridge_factory: BridgeFactory,
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    bridge = bridge_factory(sigrc, sei, sqlite_url)
+    daemon = ("run", "--schedule", str(fast_schedule(tmp_path)))
+    _crash_and_finish(bridge, sigrc, sei, seed=SEED + 2, command=daemon)
 
 
 @pytest.mark.postgres

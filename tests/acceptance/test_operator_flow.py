@@ -117,7 +117,10 @@ def test_lost_creation_without_numero_protocolo_is_settled_by_a_person(
     # the first process creation commits in SEI, and its answer is lost
     sei_sandbox.faults.schedule(FaultKind.LOST, operation="gerarProcedimento")
 
-    first = _ok(bridge.run("sync", "--until-idle", "--json"))
+    first = bridge.run("sync", "--until-idle", "--json")
+    # idle, but only a person can move on: its own exit status, and a line saying so
+    assert first.returncode == 4, (first.returncode, first.stderr[-3000:])
+    assert "1 effect(s) need a person" in first.stderr and "Traceback" not in first.stderr
     assert json.loads(first.stdout)["attempts"].get("needs_person") == 1
 
     status = bridge.status()

@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from sei_bridge import chars, cli
+from sei_bridge import chars, logs
 from sei_bridge.commands import _common
 from sei_bridge.store.types import (
     ActionKind,
@@ -78,7 +78,7 @@ def test_status_json_escapes_what_json_dumps_leaves_raw(
 def test_log_lines_stay_one_line() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(cli.OneLineFormatter("%(levelname)s %(message)s"))
+    handler.setFormatter(logs.OneLineFormatter("%(levelname)s %(message)s"))
     logger = logging.getLogger("tests.chars")
     logger.addHandler(handler)
     try:

@@ -112,6 +112,10 @@ class SigrcApp:
         self.config = config
         self._expected = f"Bearer {config.token}".encode()
 
+    def accept_token(self, token: str) -> None:
+        """From now on only ``token`` is accepted (SIGRC rotated or revoked ours)."""
+        self._expected = f"Bearer {token}".encode()
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
             status, headers, body = self._dispatch(environ)
@@ -255,10 +259,11 @@ class RunningSimulator:
     def __init__(self, state: SimulatorState, config: SimulatorConfig, port: int) -> None:
         self.state = state
         self.config = config
+        self._app = SigrcApp(state, config)
         self._server = cast(
             Any,
             create_server(
-                SigrcApp(state, config),
+                self._app,
                 host=config.host,
                 port=port,
                 threads=config.threads,
@@ -281,6 +286,11 @@ class RunningSimulator:
     @property
     def token(self) -> str:
         return self.config.token
+
+    def accept_token(self, token: str) -> None:
+        """Accept only ``token`` from now on (as when SIGRC rotates or revokes a token);
+        ``accept_token(self.token)`` restores the configured one."""
+        self._app.accept_token(token)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving and release the port (idempotent)."""
