@@ -16,12 +16,14 @@ place, for the three boundaries that need them:
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 __all__ = [
     "describe",
     "escape_controls",
     "escape_controls_json",
     "first_control",
+    "http_url_problem",
     "without_xml_forbidden",
     "xml_forbidden",
 ]
@@ -87,3 +89,30 @@ def escape_controls_json(text: str) -> str:
     the same JSON value, safe on a terminal. Only valid where those characters can only sit
     inside strings, which is so for ``json.dumps`` output."""
     return _RAW_IN_JSON.sub(_escape_json, text)
+
+
+def http_url_problem(text: str, *, max_length: int = 4096) -> str | None:
+    """What makes ``text`` unfit as an http(s) URL to call or to hand on (a LinkAcesso from
+    SEI, SEI_BRIDGE_SEI_URL), as a short phrase that never quotes it; None when it is fit.
+
+    Fit: scheme http or https, a host, a valid port, no control character or space, at most
+    ``max_length`` characters. Anything else (``javascript:``, ``file:``, a CR LF that would
+    split a header or a log line) is refused rather than cleaned.
+    """
+    if len(text) > max_length:
+        return f"is longer than {max_length} characters"
+    found = first_control(text)
+    if found is not None:
+        return f"holds the control character {describe(found)}"
+    if any(c.isspace() for c in text):
+        return "holds a space"
+    try:
+        parsed = urllib.parse.urlsplit(text)
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+    except ValueError:
+        return "is not a valid URL"
+    if parsed.scheme.lower() not in ("http", "https"):
+        return "is not an http:// or https:// URL"
+    if not parsed.hostname:
+        return "has no host"
+    return None

@@ -99,7 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = args.log_level or os.environ.get("SEI_BRIDGE_LOG_LEVEL", "INFO")
+    from sei_bridge import config  # after parse_args: --help needs none of it
+
+    given = "--log-level" if args.log_level else "SEI_BRIDGE_LOG_LEVEL"
+    try:
+        level = config.parse_log_level(
+            args.log_level or os.environ.get("SEI_BRIDGE_LOG_LEVEL") or "INFO"
+        )
+    except ValueError:
+        print(
+            f"sei-bridge: error: {given} is not a log level: use one of "
+            f"{', '.join(config.LOG_LEVELS)}",
+            file=sys.stderr,
+        )
+        return 2
     log_format = os.environ.get("SEI_BRIDGE_LOG_FORMAT", "text").strip().lower() or "text"
     if log_format not in logs.FORMATS:
         print("sei-bridge: error: SEI_BRIDGE_LOG_FORMAT must be text or json", file=sys.stderr)

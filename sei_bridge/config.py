@@ -7,15 +7,17 @@ variable is wrong and how to fix it. Secrets print as ``[secure]``.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
-from collections.abc import Mapping
+import re
+import stat
+import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from sei_bridge import errors
+from sei_bridge import chars, errors, safe_yaml
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -24,8 +26,11 @@ __all__ = [
     "DEFAULT_SEI_CONNECT_TIMEOUT",
     "DEFAULT_SEI_READ_TIMEOUT",
     "ENV_PREFIX",
+    "FIELD_RULES",
+    "LOG_LEVELS",
     "Settings",
     "load_settings",
+    "parse_log_level",
 ]
 
 ENV_PREFIX = "SEI_BRIDGE_"
@@ -43,6 +48,14 @@ DEFAULT_STOP_SECONDS = 20.0
 
 def _secret_repr(value: str | None) -> str:
     return "None" if value is None else "'[secure]'"
+
+
+_PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
+
+
+def _without_password(url: str) -> str:
+    """``url`` with the password of its user info as ``[secure]`` (a database URL's)."""
+    return _PASSWORD.sub(r"\1:[secure]@", url, count=1)
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in _SECRETS:
                 shown.append(f"{f.name}={_secret_repr(value)}")
+            elif isinstance(value, str) and f.name.endswith("_url"):
+                shown.append(f"{f.name}={_without_password(value)!r}")
             else:
                 shown.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(shown)})"
@@ -118,93 +133,318 @@ class Settings:
 
 _SECRETS = frozenset({"sigrc_token", "sei_identificacao_servico", "audit_key"})
 
+# --- validation: one rule per field, applied to every value however it was given -------------
+#
+# Each rule turns the text of a setting into its value or raises _Invalid with what is wrong.
+# The message then names the variable, what it accepts, and quotes the value only when the
+# field is neither a secret nor able to hold one (URLs may carry a password), and never more
+# than a short excerpt.
 
-def _coerce(name: str, raw: Any, annotation: str) -> Any:
+#: longest text any setting may hold (a path, a URL, a token)
+MAX_TEXT_LENGTH = 4096
+#: the level names SEI_BRIDGE_LOG_LEVEL accepts
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_DATABASE_SCHEMES = frozenset(
+    {"sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg"}
+)
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_QUOTE_LIMIT = 40
+
+
+class _Invalid(ValueError):
+    """A setting's value is not accepted; the text says why (never quoting the value)."""
+
+
+@dataclass(frozen=True)
+class _Rule:
+    #: what the setting accepts, for the message ("seconds, more than 0 and at most 300")
+    accepts: str
+    parse: Callable[[str], Any]
+    #: the value may be quoted (bounded) in a message: not a secret, cannot hold a password
+    quotable: bool = True
+
+
+def _controls(text: str) -> None:
+    found = chars.first_control(text)
+    if found is not None:
+        raise _Invalid(f"holds the control character {chars.describe(found)}")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise _Invalid(f"is longer than {MAX_TEXT_LENGTH} characters")
+
+
+def _number(*, high: float, low: float = 0.0, inclusive: bool = False) -> _Rule:
+    """A finite number from ``low`` (excluded unless ``inclusive``) to ``high``."""
+    above = f"at least {low:g}" if inclusive else f"more than {low:g}"
+
+    def parse(text: str) -> float:
+        if not _FLOAT.fullmatch(text):
+            raise _Invalid("is not a number (digits, optionally a point and decimals)")
+        value = float(text)
+        if not math.isfinite(value) or value > high:
+            raise _Invalid(f"is more than {high:g}")
+        if value < low or (value == low and not inclusive):
+            raise _Invalid(f"must be {above}")
+        return value
+
+    return _Rule(f"a number {above} and at most {high:g}", parse)
+
+
+def _whole(*, low: int, high: int) -> _Rule:
+    def parse(text: str) -> int:
+        if not _INT.fullmatch(text) or len(text) > 20:
+            raise _Invalid("is not a whole number")
+        value = int(text)
+        if not low <= value <= high:
+            raise _Invalid(f"is not from {low} to {high}")
+        return value
+
+    return _Rule(f"a whole number from {low} to {high}", parse)
+
+
+def _port(text: str) -> int | None:
+    if text == "":
+        return None
+    return int(_whole(low=1, high=65535).parse(text))
+
+
+def _boolean(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on", "s"):
+        return True
+    if lowered in ("0", "false", "no", "off", "n", ""):
+        return False
+    raise _Invalid("is not a yes/no value")
+
+
+def _plain(max_length: int = MAX_TEXT_LENGTH) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        _controls(text)
+        if len(text) > max_length:
+            raise _Invalid(f"is longer than {max_length} characters")
+        return text
+
+    return parse
+
+
+def _credential(text: str) -> str:
+    if text == "":
+        return text
+    if len(text) > MAX_TEXT_LENGTH:
+        raise _Invalid(f"is longer than {MAX_TEXT_LENGTH} characters")
+    for char in text:
+        if not "!" <= char <= "~":
+            what = "a space" if char == " " else chars.describe(char)
+            raise _Invalid(f"holds {what}, which is not printable ASCII")
+    return text
+
+
+def _http_url(text: str) -> str:
+    problem = chars.http_url_problem(text, max_length=MAX_TEXT_LENGTH)
+    if problem is not None:
+        raise _Invalid(problem)
+    return text
+
+
+def _regular_file(text: str) -> str:
+    _controls(text)
+    path = Path(text)
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise _Invalid(f"names no readable file ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise _Invalid("is not a regular file (a directory, device or pipe)")
+    if not os.access(path, os.R_OK):
+        raise _Invalid("is a file this user cannot read")
+    return text
+
+
+def _wsdl(text: str) -> str:
+    if "://" in text:
+        return _http_url(text)
+    return _regular_file(text)
+
+
+def _writable_dir(text: str) -> str:
+    """A work directory that exists or can be created (missing levels 0700) and takes files:
+    tried for real, since permissions alone do not tell (root, read-only mounts, /proc)."""
+    _controls(text)
+    if text == "":
+        raise _Invalid("is empty")
+    path = Path(text)
+    try:
+        missing = [d for d in (path, *path.parents) if not os.path.lexists(d)]
+        for directory in reversed(missing):
+            directory.mkdir(mode=0o700)
+        if not path.is_dir():
+            raise _Invalid("is not a directory")
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise _Invalid(f"cannot be created or written ({exc.strerror or 'error'})") from None
+    return text
+
+
+def _database_url(text: str) -> str:
+    _controls(text)
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme not in _DATABASE_SCHEMES:
+        raise _Invalid("is not a sqlite:/// or postgresql+psycopg:// URL")
+    return text
+
+
+def parse_log_level(text: str) -> str:
+    """The logging level name for ``text`` (any case), or ValueError."""
+    level = text.strip().upper()
+    if level not in LOG_LEVELS:
+        raise _Invalid("is not a log level")
+    return level
+
+
+_BIND_ADDRESS = re.compile(r"[A-Za-z0-9._:-]{1,253}", re.ASCII)
+
+
+def _bind_address(text: str) -> str:
+    if not _BIND_ADDRESS.fullmatch(text):
+        raise _Invalid("is not an IP address or host name")
+    return text
+
+
+def _log_format(text: str) -> str:
+    value = text.lower()
+    if value not in ("text", "json"):
+        raise _Invalid("is not a log format")
+    return value
+
+
+_URL_ACCEPTS = "an http:// or https:// URL with a host"
+_CREDENTIAL_ACCEPTS = "the bare value: printable ASCII, no spaces"
+
+#: field → the rule its value must pass. A field not named here gets the rule of its type
+#: (:func:`_default_rule`); new fields should get their own, with bounds that make sense.
+FIELD_RULES: dict[str, _Rule] = {
+    "database_url": _Rule(
+        "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB", _database_url, quotable=False
+    ),
+    "sigrc_url": _Rule(_URL_ACCEPTS, _http_url, quotable=False),
+    "sigrc_token": _Rule(_CREDENTIAL_ACCEPTS, _credential, quotable=False),
+    "sigrc_orgao": _Rule("the órgão's sigla (at most 32 characters)", _plain(32)),
+    "sei_url": _Rule(_URL_ACCEPTS, _http_url, quotable=False),
+    "sei_wsdl": _Rule("an http(s) URL or the path of a WSDL file", _wsdl, quotable=False),
+    "sei_sigla_sistema": _Rule(_CREDENTIAL_ACCEPTS, _credential),
+    "sei_identificacao_servico": _Rule(_CREDENTIAL_ACCEPTS, _credential, quotable=False),
+    "mappings": _Rule("the path of the folder of mapping files", _plain()),
+    "sei_connect_timeout": _number(high=300),
+    "sei_read_timeout": _number(high=3600),
+    "sei_chunked_upload": _Rule("true or false", _boolean),
+    "sei_chunk_bytes": _whole(low=1, high=64 * 1024 * 1024),
+    "sei_rate_limit": _number(high=10_000, inclusive=True),
+    "sei_concurrency": _whole(low=1, high=64),
+    "sei_breaker_reset_seconds": _number(high=3600),
+    "lease_seconds": _number(low=1, inclusive=True, high=86_400),
+    "sigrc_connect_timeout": _number(high=300),
+    "sigrc_read_timeout": _number(high=3600),
+    "work_dir": _Rule("a directory this user can create or write", _writable_dir),
+    "audit_key": _Rule("a text without control characters", _plain(), quotable=False),
+    "log_level": _Rule(", ".join(LOG_LEVELS), parse_log_level),
+    "metrics_port": _Rule("a port from 1 to 65535 (unset: no metrics)", _port),
+    "metrics_addr": _Rule("an IP address or host name to bind, such as 127.0.0.1", _bind_address),
+    "log_format": _Rule("text or json", _log_format),
+    "poll_stale_seconds": _number(low=1, inclusive=True, high=7 * 86_400),
+    "stop_seconds": _number(low=0, inclusive=True, high=3600),
+}
+
+
+def _default_rule(name: str, annotation: str) -> _Rule:
+    quotable = name not in _SECRETS and not name.endswith(("_url", "_token", "_key"))
+    if annotation.endswith("| None") and not annotation.startswith("str"):
+        # an optional number or flag: empty means unset
+        rule = _default_rule(name, annotation.removesuffix("| None").strip())
+        return dataclasses.replace(rule, parse=lambda text: rule.parse(text) if text else None)
+    if annotation.startswith("bool"):
+        return _Rule("true or false", _boolean, quotable)
+    if annotation.startswith("int"):
+        return dataclasses.replace(_whole(low=0, high=2**53), quotable=quotable)
+    if annotation.startswith("float"):
+        return dataclasses.replace(_number(high=1e9, inclusive=True), quotable=quotable)
+    return _Rule("a text without control characters", _plain(), quotable)
+
+
+def _coerce(name: str, raw: Any, annotation: str, origin: str) -> Any:
     variable = ENV_PREFIX + name.upper()
     if raw is None:
         return None
+    rule = FIELD_RULES.get(name) or _default_rule(name, annotation)
+    quotable = rule.quotable and name not in _SECRETS
+    if isinstance(raw, dict | list | tuple | set):
+        raise errors.ConfigurationError(
+            f"{variable}{origin} must be a single value, not a list or mapping: set it to "
+            f"{rule.accepts}"
+        )
     text = str(raw).strip()
     try:
-        if annotation.startswith("bool"):
-            if text.lower() in ("1", "true", "yes", "on", "s"):
-                return True
-            if text.lower() in ("0", "false", "no", "off", "n", ""):
-                return False
-            raise ValueError(text)
-        if annotation.startswith("int"):
-            return int(text)
-        if annotation.startswith("float"):
-            return float(text)
-    except ValueError:
-        kind = annotation.split()[0]
+        return rule.parse(text)
+    except _Invalid as exc:
+        shown = f"={safe_yaml.excerpt(text, _QUOTE_LIMIT)}" if quotable else " (value not shown)"
         raise errors.ConfigurationError(
-            f"{variable}={text!r} is not a valid {kind}: set it to a {kind} value"
+            f"{variable}{origin}{shown} {exc}: set it to {rule.accepts}"
         ) from None
-    if annotation.startswith("int | None") and text:
-        return int(text)
-    return text
 
 
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise errors.ConfigurationError(
-            f"cannot read settings file {path}: {exc.strerror}; check SEI_BRIDGE_CONFIG"
-        ) from exc
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise errors.ConfigurationError(f"settings file {path} is not valid YAML: {exc}") from exc
+        data = safe_yaml.load_file(path, error=errors.ConfigurationError)
+    except errors.ConfigurationError as exc:
+        raise errors.ConfigurationError(f"settings file (SEI_BRIDGE_CONFIG) {exc}") from None
+    data = {} if data is None else data
     if not isinstance(data, dict):
-        raise errors.ConfigurationError(f"settings file {path} must be a mapping of keys")
-    return {str(k).lower().removeprefix(ENV_PREFIX.lower()): v for k, v in data.items()}
+        raise errors.ConfigurationError(
+            f"settings file {chars.escape_controls(str(path))} must be a mapping of keys"
+        )
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise errors.ConfigurationError(
+                f"settings file {chars.escape_controls(str(path))} has the key "
+                f"{safe_yaml.excerpt(key)}: keys are setting names such as sei_url"
+            )
+        out[key.lower().removeprefix(ENV_PREFIX.lower())] = value
+    return out
 
 
 def load_settings(
     environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
     """Build Settings from a file (``SEI_BRIDGE_CONFIG``), the environment and overrides,
-    later sources winning."""
+    later sources winning. Every value given is checked by its rule (``FIELD_RULES``); the
+    first that fails raises ConfigurationError naming the variable and what it accepts."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     config_file = env.get(ENV_PREFIX + "CONFIG")
     if config_file:
-        values.update(_read_file(Path(config_file)))
+        from_file = _read_file(Path(config_file))
+        values.update(from_file)
+        shown = chars.escape_controls(config_file)
+        origins.update({k: f" (in settings file {shown})" for k in from_file})
     for f in dataclasses.fields(Settings):
         variable = ENV_PREFIX + f.name.upper()
         if variable in env:
             values[f.name] = env[variable]
+            origins[f.name] = ""
     if overrides:
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
+        origins.update({k: "" for k in given})
     known = {f.name: str(f.type) for f in dataclasses.fields(Settings)}
     unknown = sorted(set(values) - set(known))
     if unknown:
+        names = ", ".join(safe_yaml.excerpt(n) for n in unknown[:5])
         raise errors.ConfigurationError(
-            f"unknown setting(s) {', '.join(unknown)}: see README, section Configuration"
+            f"unknown setting(s) {names}: see README, section Configuration"
         )
-    coerced = {name: _coerce(name, raw, known[name]) for name, raw in values.items()}
-    settings = Settings(**coerced)
-    if settings.sei_concurrency < 1:
-        raise errors.ConfigurationError("SEI_BRIDGE_SEI_CONCURRENCY must be at least 1")
-    if settings.sei_read_timeout <= 0 or settings.sei_connect_timeout <= 0:
-        raise errors.ConfigurationError("SEI_BRIDGE_SEI_*_TIMEOUT must be positive seconds")
-    if settings.sei_breaker_reset_seconds <= 0:
-        raise errors.ConfigurationError(
-            "SEI_BRIDGE_SEI_BREAKER_RESET_SECONDS must be positive seconds"
-        )
-    if settings.log_format not in ("text", "json"):
-        raise errors.ConfigurationError("SEI_BRIDGE_LOG_FORMAT must be text or json")
-    if not 1 <= settings.poll_stale_seconds <= 7 * 24 * 3600:  # nan fails too
-        raise errors.ConfigurationError(
-            "SEI_BRIDGE_POLL_STALE_SECONDS must be seconds between 1 and 604800"
-        )
-    if not 0 <= settings.stop_seconds <= 3600:  # nan fails too
-        raise errors.ConfigurationError(
-            "SEI_BRIDGE_STOP_SECONDS must be seconds between 0 and 3600"
-        )
-    if settings.metrics_port is not None and not 0 <= settings.metrics_port <= 65535:
-        raise errors.ConfigurationError("SEI_BRIDGE_METRICS_PORT must be a port, 0-65535")
-    if settings.lease_seconds < 1:
-        raise errors.ConfigurationError("SEI_BRIDGE_LEASE_SECONDS must be at least 1 second")
-    return settings
+    coerced = {
+        name: _coerce(name, raw, known[name], origins.get(name, "")) for name, raw in values.items()
+    }
+    return Settings(**coerced)

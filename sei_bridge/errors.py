@@ -20,6 +20,7 @@ __all__ = [
     "SeiEndpointError",
     "SeiError",
     "SeiInfrastructureFault",
+    "SeiInvalidAnswer",
     "SeiNotSentError",
     "SeiOutcomeUnknownError",
     "SeiRequestInvalid",
@@ -120,6 +121,14 @@ class SeiRequestInvalid(SeiValidationFault):
     Raised by the client before sending, so SEI never saw it; permanent like any validation
     fault. ``fault`` holds the rule broken.
     """
+
+
+class SeiInvalidAnswer(SeiValidationFault):
+    """SEI answered a read with a value sei-bridge must not use or forward (a process or
+    document number over SEI's 40 characters or holding control characters). Permanent for
+    that answer; a probe that meets it leaves the effect to a person. (An answer like that to
+    a call that creates something is :class:`SeiOutcomeUnknownError` instead: the effect may
+    exist.) ``fault`` names the field, never its value."""
 
 
 class SeiEndpointError(SeiNotSentError, ConfigurationError):

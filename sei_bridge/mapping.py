@@ -33,9 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
-from sei_bridge import errors
+from sei_bridge import chars, errors, safe_yaml
 from sei_bridge.sei import types
 
 __all__ = [
@@ -154,6 +152,22 @@ class Mappings:
         return tuple(seen)
 
 
+def _write_quoted(value: Any) -> str:
+    """The fix for an id written as a YAML number, list, ...: quote it (a bounded excerpt)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        shown = safe_yaml.excerpt(value)
+        return f'write "{shown}"' if not shown.endswith("…") else "write it as a quoted string"
+    return f"write it as a quoted string, not {safe_yaml.excerpt(value)}"
+
+
+def _key_text(key: Any) -> str:
+    """A key as a message names it: short, control characters escaped."""
+    text = str(key) if isinstance(key, str | int) and not isinstance(key, bool) else None
+    if text is None or len(text) > safe_yaml.EXCERPT_LIMIT:
+        return safe_yaml.excerpt(key)
+    return chars.escape_controls(text)
+
+
 class _Reader:
     """Validation helpers that know which file and key they are reading (for the messages)."""
 
@@ -166,7 +180,7 @@ class _Reader:
     def table(self, data: Any, key: str, allowed: frozenset[str]) -> Mapping[str, Any]:
         if not isinstance(data, Mapping):
             raise self.error(key, "must be a mapping of keys", "see mappings/fazenda.yaml")
-        unknown = sorted(str(k) for k in data if str(k) not in allowed)
+        unknown = sorted(_key_text(k) for k in data if str(k) not in allowed)
         if unknown:
             raise self.error(
                 f"{key}.{unknown[0]}" if key else unknown[0],
@@ -180,7 +194,9 @@ class _Reader:
         if value is None or value == "":
             raise self.error(f"{path}.{key}", "is missing", f"give the SEI id of the {what}")
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.error(f"{path}.{key}", "must be an id (a quoted string)", f'write "{value}"')
+            raise self.error(
+                f"{path}.{key}", "must be an id (a quoted string)", _write_quoted(value)
+            )
         text = str(value).strip()
         if not text:
             raise self.error(f"{path}.{key}", "is empty", f"give the SEI id of the {what}")
@@ -188,7 +204,11 @@ class _Reader:
 
     def nivel(self, value: Any, path: str) -> types.NivelAcesso:
         if isinstance(value, bool) or value not in (0, 1, "0", "1", 2, "2"):
-            raise self.error(path, f"must be 0 (público) or 1 (restrito), not {value!r}", "fix it")
+            raise self.error(
+                path,
+                f"must be 0 (público) or 1 (restrito), not {safe_yaml.excerpt(value)}",
+                "fix it",
+            )
         nivel = types.NivelAcesso(int(value))
         if nivel is types.NivelAcesso.SIGILOSO:
             raise self.error(
@@ -221,7 +241,9 @@ class _Reader:
             fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
         except ValueError as exc:
             raise self.error(
-                path, f"is not a valid template ({exc})", "use SP156-{protocolo}"
+                path,
+                f"is not a valid template ({safe_yaml.excerpt(str(exc), 80)})",
+                "use SP156-{protocolo}",
             ) from None
         if fields != ["protocolo"]:
             raise self.error(
@@ -242,7 +264,7 @@ def _hipotese(reader: _Reader, value: Any, path: str, nivel: types.NivelAcesso) 
             )
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise reader.error(path, "must be an id (a quoted string)", f'write "{value}"')
+        raise reader.error(path, "must be an id (a quoted string)", _write_quoted(value))
     return str(value).strip()
 
 
@@ -285,7 +307,9 @@ def parse_mapping(data: Any, *, source: str) -> MappingFile:
     servicos: dict[str, ServicoMapping] = {}
     for raw_code, raw in raw_servicos.items():
         if isinstance(raw_code, bool) or not isinstance(raw_code, str | int):
-            raise reader.error("servicos", f"has a key {raw_code!r}", "use the quoted code")
+            raise reader.error(
+                "servicos", f"has a key {safe_yaml.excerpt(raw_code)}", "use the quoted code"
+            )
         code = str(raw_code).strip()
         path = f"servicos.{code}"
         entry = reader.table(raw, path, _SERVICO_KEYS)
@@ -330,21 +354,9 @@ def parse_mapping(data: Any, *, source: str) -> MappingFile:
 
 
 def load_mapping_file(path: Path) -> MappingFile:
-    """Read and validate one mapping file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise errors.MappingError(
-            f"{path}: cannot be read ({exc.strerror}): check the file"
-        ) from None
-    except UnicodeDecodeError:
-        raise errors.MappingError(f"{path}: is not UTF-8 text: save it as UTF-8") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise errors.MappingError(f"{path}: is not valid YAML{line}: fix the syntax") from None
+    """Read and validate one mapping file (see :mod:`sei_bridge.safe_yaml`: at most 1 MiB, no
+    anchors or aliases)."""
+    data = safe_yaml.load_file(path, error=errors.MappingError)
     return parse_mapping(data, source=str(path))
 
 

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from sei_bridge import errors
+from sei_bridge import chars, errors, safe_yaml
 from sei_bridge.ops import metrics
 
 __all__ = ["DEFAULT_SCHEDULE", "JobSpec", "build_scheduler", "load_schedule"]
@@ -37,6 +37,15 @@ DEFAULT_SCHEDULE = Path(__file__).resolve().parent / "data" / "jobs" / "schedule
 _APS_OPTIONS = ("coalesce", "max_instances", "misfire_grace_time")
 
 JobFunc = Callable[[Mapping[str, Any]], object]
+
+#: an interval trigger's bounds, seconds (APScheduler accepts a negative one, and nan crashes)
+_MIN_INTERVAL = 1.0
+_MAX_INTERVAL = 366 * 24 * 3600.0
+#: the options the jobs of run.py read, and their bounds (other options pass as they are)
+_NUMERIC_OPTIONS: Mapping[str, tuple[float, float]] = {
+    "max_seconds": (1.0, 86_400.0),
+    "since_days": (0.001, 3660.0),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,19 +61,31 @@ class JobSpec:
 
 
 def _trigger(name: str, raw: Mapping[str, Any]) -> IntervalTrigger | CronTrigger:
+    if not isinstance(raw, Mapping):
+        raise errors.ConfigurationError(
+            f"jobs: job {safe_yaml.excerpt(name)} trigger must be a mapping with a type"
+        )
     spec = dict(raw)
     kind = spec.pop("type", None)
     try:
         if kind == "interval":
-            return IntervalTrigger(**spec)
+            interval = IntervalTrigger(**spec)
+            seconds = interval.interval.total_seconds()
+            if not _MIN_INTERVAL <= seconds <= _MAX_INTERVAL:
+                raise ValueError(
+                    f"the interval must be from {_MIN_INTERVAL:g} s to {_MAX_INTERVAL:g} s"
+                )
+            return interval
         if kind == "cron":
             return CronTrigger(**spec)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise errors.ConfigurationError(
-            f"jobs: job {name!r} has an invalid trigger: {exc}"
+            f"jobs: job {safe_yaml.excerpt(name)} has an invalid trigger: "
+            f"{safe_yaml.excerpt(str(exc), 120)}"
         ) from exc
     raise errors.ConfigurationError(
-        f"jobs: job {name!r} trigger type must be 'interval' or 'cron', not {kind!r}"
+        f"jobs: job {safe_yaml.excerpt(name)} trigger type must be 'interval' or 'cron', "
+        f"not {safe_yaml.excerpt(kind)}"
     )
 
 
@@ -72,31 +93,72 @@ def load_schedule(path: Path | None = None) -> list[JobSpec]:
     """Read and validate the schedule file (default: ``jobs/schedule.yaml``)."""
     if path is None:
         path = DEFAULT_SCHEDULE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise errors.ConfigurationError(f"cannot read schedule {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise errors.ConfigurationError(f"schedule {path} is not valid YAML: {exc}") from exc
+    data = safe_yaml.load_file(path, error=errors.ConfigurationError)
     if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
         raise errors.ConfigurationError(f"schedule {path} must have a 'jobs' mapping")
-    defaults = dict(data.get("defaults") or {})
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise errors.ConfigurationError(f"schedule {path}: 'defaults' must be a mapping")
     specs = []
     for name, raw in data["jobs"].items():
         if not isinstance(raw, dict) or "trigger" not in raw:
-            raise errors.ConfigurationError(f"schedule {path}: job {name!r} needs a trigger")
+            raise errors.ConfigurationError(
+                f"schedule {path}: job {safe_yaml.excerpt(name)} needs a trigger"
+            )
         merged = {**defaults, **{k: v for k, v in raw.items() if k in _APS_OPTIONS}}
         specs.append(
             JobSpec(
                 name=str(name),
                 trigger=_trigger(str(name), raw["trigger"]),
                 coalesce=bool(merged.get("coalesce", True)),
-                max_instances=int(merged.get("max_instances", 1)),
-                misfire_grace_time=int(merged.get("misfire_grace_time", 30)),
-                options=dict(raw.get("options") or {}),
+                max_instances=_whole(path, name, merged, "max_instances", 1),
+                misfire_grace_time=_whole(path, name, merged, "misfire_grace_time", 30),
+                options=_options(path, name, raw.get("options")),
             )
         )
     return specs
+
+
+def _options(path: Path, job: object, raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise errors.ConfigurationError(
+            f"schedule {path}: job {safe_yaml.excerpt(job)} options must be a mapping"
+        )
+    for key, (low, high) in _NUMERIC_OPTIONS.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        number = (
+            float(value)
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else math.nan
+        )
+        if not low <= number <= high:  # also refuses nan and inf
+            raise errors.ConfigurationError(
+                f"schedule {path}: job {safe_yaml.excerpt(job)} option {key} must be a number "
+                f"from {low:g} to {high:g}, not {safe_yaml.excerpt(value)}"
+            )
+    report_dir = raw.get("report_dir")
+    if report_dir is not None and (
+        not isinstance(report_dir, str) or not report_dir or chars.first_control(report_dir)
+    ):
+        raise errors.ConfigurationError(
+            f"schedule {path}: job {safe_yaml.excerpt(job)} option report_dir must be a folder "
+            "path without control characters"
+        )
+    return dict(raw)
+
+
+def _whole(path: Path, job: object, options: Mapping[str, Any], key: str, default: int) -> int:
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 86_400:
+        raise errors.ConfigurationError(
+            f"schedule {path}: job {safe_yaml.excerpt(job)} {key} must be a whole number "
+            f"from 1 to 86400, not {safe_yaml.excerpt(value)}"
+        )
+    return value
 
 
 def _guarded(name: str, func: JobFunc, options: Mapping[str, Any], stop: Callable[[], None]):  # type: ignore[no-untyped-def]

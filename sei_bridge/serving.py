@@ -20,23 +20,15 @@ __all__ = ["listening", "standalone", "until_signalled"]
 _T = TypeVar("_T")
 
 
-def listening(
-    start: Callable[[], _T],
-    host: str,
-    port: int,
-    *,
-    hint: str = "choose another --port (0 picks a free one)",
-) -> _T:
+def listening(start: Callable[[], _T], host: str, port: int) -> _T:
     """``start()`` (a server binding ``host:port``); a port that cannot be bound becomes a
-    ConfigurationError saying what to do (``hint``)."""
+    ConfigurationError saying what to do."""
     try:
         return start()
-    except OverflowError as exc:  # socket.bind's answer to a port beyond 65535
-        raise errors.ConfigurationError(f"cannot listen on port {port}: {hint} (1-65535)") from exc
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
         raise errors.ConfigurationError(
-            f"cannot listen on {host}:{port} ({reason}): {hint}"
+            f"cannot listen on {host}:{port} ({exc.strerror}): "
+            "choose another --port (0 picks a free one)"
         ) from exc
 
 

@@ -5,6 +5,7 @@ is set. SIGRC refusing the token pauses polling (reported) instead of stopping S
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="serve /metrics, /healthz and /readyz on SEI_BRIDGE_METRICS_ADDR:PORT "
-        "(env SEI_BRIDGE_METRICS_PORT; 0 picks a free port)",
+        "(env SEI_BRIDGE_METRICS_PORT)",
     )
 
 
@@ -140,7 +141,13 @@ def run(args: argparse.Namespace) -> int:
     settings = _common.settings_from(args, metrics_port=args.metrics_port)
     specs = scheduler.load_schedule(args.schedule)
     stopped = threading.Event()
-    with app.build_runtime(settings) as rt:
+    # bound before anything else starts: a port in use is one line, not a half-started daemon
+    ops = None
+    if settings.metrics_port is not None:
+        ops = OpsServer(addr=settings.metrics_addr, port=settings.metrics_port)
+    with contextlib.ExitStack() as cleanup, app.build_runtime(settings) as rt:
+        if ops is not None:
+            cleanup.callback(ops.close)
         engine = rt.engine
         signals = health.Signals()
         watch = _MappingWatch(
@@ -202,16 +209,14 @@ def run(args: argparse.Namespace) -> int:
             }.items()
         }
         sched = scheduler.build_scheduler(jobs, specs, stop_event=stopped)
-        ops = None
-        if settings.metrics_port is not None:
+        if ops is not None:
             checks = health.Health(
                 store=rt.store,
                 circuit=engine.guard,
                 signals=signals,
                 poll_stale_seconds=settings.poll_stale_seconds,
             )
-            ops = OpsServer(checks, addr=settings.metrics_addr, port=settings.metrics_port)
-            ops.start()
+            ops.start(checks)
             log.info(
                 "operations endpoint on http://%s:%d (/metrics, /healthz, /readyz)",
                 settings.metrics_addr,
@@ -236,13 +241,9 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, shutdown)
         signal.signal(signal.SIGHUP, reload)
         log.info("scheduler started with jobs: %s", ", ".join(s.name for s in specs))
-        try:
-            sched.start()
-            engine.stop()  # a job's configuration error stopped the scheduler
-            left = running.wait(settings.stop_seconds)
-        finally:
-            if ops is not None:
-                ops.close()
+        sched.start()
+        engine.stop()  # a job's configuration error stopped the scheduler
+        left = running.wait(settings.stop_seconds)
         if left:
             # the process must end within the time its supervisor allows: what is still in
             # flight is abandoned; its leases expire after SEI_BRIDGE_LEASE_SECONDS and the

@@ -9,6 +9,7 @@ seconds, so no scraper can hold a thread.
 
 from __future__ import annotations
 
+import errno
 import http.server
 import json
 import logging
@@ -17,7 +18,7 @@ from typing import Any
 
 import prometheus_client
 
-from sei_bridge import serving
+from sei_bridge import errors
 from sei_bridge.ops.health import Health
 
 __all__ = ["OpsServer"]
@@ -71,19 +72,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    health: Health
 
-    def __init__(self, address: tuple[str, int], health: Health) -> None:
-        self.health = health
-        super().__init__(address, _Handler)
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or type(exc).__name__
 
 
 class OpsServer:
-    """``/metrics``, ``/healthz``, ``/readyz`` on ``addr:port`` in a daemon thread."""
+    """``/metrics``, ``/healthz``, ``/readyz`` on ``addr:port`` in a daemon thread. The port
+    is bound when this is made (so a port in use stops the daemon before anything starts);
+    requests are answered once :meth:`start` gives the checks."""
 
-    def __init__(self, health: Health, *, addr: str, port: int) -> None:
-        self._server = serving.listening(
-            lambda: _Server((addr, port), health), addr, port, hint="set SEI_BRIDGE_METRICS_PORT"
-        )
+    def __init__(self, *, addr: str, port: int) -> None:
+        try:
+            self._server = _Server((addr, port), _Handler)
+        except (OSError, OverflowError) as exc:
+            in_use = getattr(exc, "errno", None) == errno.EADDRINUSE
+            why = "is in use" if in_use else f"cannot be bound ({_reason(exc)})"
+            raise errors.ConfigurationError(
+                f"SEI_BRIDGE_METRICS_PORT={port}: {addr}:{port} {why}: choose a free port "
+                "(or unset it to serve no metrics)"
+            ) from None
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="sei-bridge-ops", daemon=True
         )
@@ -92,11 +102,13 @@ class OpsServer:
     def port(self) -> int:
         return int(self._server.server_address[1])
 
-    def start(self) -> OpsServer:
+    def start(self, health: Health) -> OpsServer:
+        self._server.health = health
         self._thread.start()
         return self
 
     def close(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

@@ -17,8 +17,8 @@ a keyword, every answer is a value of :mod:`sei_bridge.sei.types`, every failure
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import requests
 
@@ -32,6 +32,8 @@ from sei_bridge.sei.transport import SeiTransport
 __all__ = ["DEFAULT_CHUNK_BYTES", "DEFAULT_PAGINA_REGISTROS", "DEFAULT_TAREFAS", "SeiClient"]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 #: Size of each chunk of a chunked upload (raw bytes, before base64).
 DEFAULT_CHUNK_BYTES = 5 * 1024 * 1024
@@ -174,7 +176,7 @@ class SeiClient:
                 "SinDiasUteisControlePrazo": "N",
             },
         )
-        return decoding.procedimento_gerado(result)
+        return _decoded(operation, decoding.procedimento_gerado, result, creates=True)
 
     def incluir_documento(
         self, *, id_unidade: str, documento: types.NovoDocumento
@@ -187,7 +189,7 @@ class SeiClient:
             operation,
             {"IdUnidade": id_unidade, "Documento": self._documento(id_unidade, documento)},
         )
-        return decoding.documento_incluido(result)
+        return _decoded(operation, decoding.documento_incluido, result, creates=True)
 
     def consultar_procedimento(
         self,
@@ -223,7 +225,7 @@ class SeiClient:
                 "SinRetornarProcedimentosAnexados": sin(anexados),
             },
         )
-        return decoding.procedimento_consultado(result)
+        return _decoded("consultarProcedimento", decoding.procedimento_consultado, result)
 
     def buscar_procedimento(
         self, *, id_unidade: str, protocolo_procedimento: str
@@ -255,7 +257,7 @@ class SeiClient:
                 "SinRetornarBlocos": "N",
             },
         )
-        return decoding.documento_consultado(result)
+        return _decoded("consultarDocumento", decoding.documento_consultado, result)
 
     def concluir_processo(self, *, id_unidade: str, protocolo_procedimento: str) -> None:
         """Conclude the processo in the unit: ``concluirProcesso``. On one already concluded
@@ -502,3 +504,22 @@ class SeiClient:
                 id_unidade=id_unidade, id_arquivo=id_arquivo, conteudo=piece
             )
         return id_arquivo
+
+
+def _decoded(
+    operation: str, decode: Callable[[Any], _T], result: Any, *, creates: bool = False
+) -> _T:
+    """``decode(result)``, with an answer holding a value we must not use or forward
+    (:class:`decoding.InvalidAnswer`) translated for ``operation``: after a call that creates
+    something the effect may well exist, so the outcome is unknown and a probe decides; after
+    a read, the answer is refused (a probe meeting it leaves the effect to a person)."""
+    try:
+        return decode(result)
+    except decoding.InvalidAnswer as exc:
+        fault = f"SEI's answer to {operation}: {exc}; not used"
+        if creates:
+            raise errors.SeiOutcomeUnknownError(
+                f"{fault}: what it created is probed before anything is sent again",
+                operation=operation,
+            ) from None
+        raise errors.SeiInvalidAnswer(fault, operation=operation, fault=fault) from None

@@ -8,11 +8,15 @@ structures (``<AndamentoConclusao xsi:nil="true"/>`` decodes as an object of Non
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from sei_bridge import chars
 from sei_bridge.sei import types
 
 __all__ = [
+    "MAX_LINK_LENGTH",
+    "InvalidAnswer",
     "andamento",
     "andamentos",
     "contatos",
@@ -28,6 +32,21 @@ __all__ = [
     "unidade",
     "unidades",
 ]
+
+log = logging.getLogger(__name__)
+
+#: the longest LinkAcesso kept (SEI's are about 150 characters)
+MAX_LINK_LENGTH = 2048
+
+
+class InvalidAnswer(ValueError):
+    """A field of SEI's answer that sei-bridge must not use or forward. ``field`` names it;
+    the message never quotes the value. The client turns it into the error that fits the
+    operation (:mod:`sei_bridge.sei.client`)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field} {problem}")
+        self.field = field
 
 
 def text(value: Any, name: str) -> str | None:
@@ -64,6 +83,46 @@ def _items(value: Any) -> list[Any]:
 
 def _required(value: Any, name: str) -> str:
     return text(value, name) or ""
+
+
+def _numero(value: Any, name: str) -> str:
+    """A ProcedimentoFormatado / DocumentoFormatado: what we send back to SEI in every later
+    call and PUT to SIGRC, so one SEI could never make (at most 40 characters, no control
+    character) is refused, not cut."""
+    numero = _required(value, name)
+    if len(numero) > types.MAX_PROTOCOLO_FORMATADO:
+        raise InvalidAnswer(
+            name, f"is longer than SEI's {types.MAX_PROTOCOLO_FORMATADO} characters"
+        )
+    found = chars.first_control(numero)
+    if found is not None:
+        raise InvalidAnswer(name, f"holds the control character {chars.describe(found)}")
+    return numero
+
+
+#: the most digits a SEI id has (a BIGINT)
+_MAX_ID_DIGITS = 20
+
+
+def _id(value: Any, name: str) -> str:
+    """IdProcedimento / IdDocumento: SEI's ids are numbers (sent back in later calls and kept
+    in the ledger); anything else in their place is refused. Absent stays ""."""
+    found = _required(value, name)
+    if found and not (found.isascii() and found.isdigit() and len(found) <= _MAX_ID_DIGITS):
+        raise InvalidAnswer(name, f"is not a number of at most {_MAX_ID_DIGITS} digits")
+    return found
+
+
+def _link(value: Any) -> str:
+    """LinkAcesso, or "" when it is not an http(s) URL: it is only shown and handed to SIGRC
+    (which shows it to the citizen), so a ``javascript:`` or CR LF link is dropped, with a
+    warning, rather than failing an effect that already happened."""
+    link = _required(value, "LinkAcesso")
+    problem = chars.http_url_problem(link, max_length=MAX_LINK_LENGTH) if link else None
+    if problem is None:
+        return link
+    log.warning("SEI sent a LinkAcesso that %s: not kept, nor sent to SIGRC", problem)
+    return ""
 
 
 def unidade(value: Any) -> types.Unidade | None:
@@ -112,18 +171,18 @@ def andamentos(value: Any) -> list[types.Andamento]:
 def documento_incluido(value: Any) -> types.DocumentoIncluido:
     """``RetornoInclusaoDocumento``."""
     return types.DocumentoIncluido(
-        id_documento=_required(value, "IdDocumento"),
-        documento_formatado=_required(value, "DocumentoFormatado"),
-        link_acesso=_required(value, "LinkAcesso"),
+        id_documento=_id(value, "IdDocumento"),
+        documento_formatado=_numero(value, "DocumentoFormatado"),
+        link_acesso=_link(value),
     )
 
 
 def procedimento_gerado(value: Any) -> types.ProcedimentoGerado:
     """``RetornoGeracaoProcedimento``."""
     return types.ProcedimentoGerado(
-        id_procedimento=_required(value, "IdProcedimento"),
-        procedimento_formatado=_required(value, "ProcedimentoFormatado"),
-        link_acesso=_required(value, "LinkAcesso"),
+        id_procedimento=_id(value, "IdProcedimento"),
+        procedimento_formatado=_numero(value, "ProcedimentoFormatado"),
+        link_acesso=_link(value),
         documentos=tuple(
             documento_incluido(item) for item in _items(_child(value, "RetornoInclusaoDocumentos"))
         ),
@@ -151,11 +210,11 @@ def procedimento_consultado(value: Any) -> types.ProcedimentoConsultado:
         for item in _items(_child(value, "UnidadesProcedimentoAberto"))
     )
     return types.ProcedimentoConsultado(
-        id_procedimento=_required(value, "IdProcedimento"),
-        procedimento_formatado=_required(value, "ProcedimentoFormatado"),
+        id_procedimento=_id(value, "IdProcedimento"),
+        procedimento_formatado=_numero(value, "ProcedimentoFormatado"),
         especificacao=text(value, "Especificacao"),
         data_autuacao=text(value, "DataAutuacao"),
-        link_acesso=_required(value, "LinkAcesso"),
+        link_acesso=_link(value),
         nivel_acesso_local=text(value, "NivelAcessoLocal"),
         id_tipo_procedimento=text(tipo, "IdTipoProcedimento"),
         nome_tipo_procedimento=text(tipo, "Nome"),
@@ -177,11 +236,11 @@ def documento_consultado(value: Any) -> types.DocumentoConsultado:
     """``RetornoConsultaDocumento``."""
     serie = _child(value, "Serie")
     return types.DocumentoConsultado(
-        id_procedimento=_required(value, "IdProcedimento"),
-        procedimento_formatado=_required(value, "ProcedimentoFormatado"),
-        id_documento=_required(value, "IdDocumento"),
-        documento_formatado=_required(value, "DocumentoFormatado"),
-        link_acesso=_required(value, "LinkAcesso"),
+        id_procedimento=_id(value, "IdProcedimento"),
+        procedimento_formatado=_numero(value, "ProcedimentoFormatado"),
+        id_documento=_id(value, "IdDocumento"),
+        documento_formatado=_numero(value, "DocumentoFormatado"),
+        link_acesso=_link(value),
         id_serie=_required(serie, "IdSerie"),
         nome_serie=_required(serie, "Nome"),
         numero=text(value, "Numero"),

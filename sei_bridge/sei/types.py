@@ -16,6 +16,7 @@ __all__ = [
     "MAX_ESPECIFICACAO",
     "MAX_NOME_ARQUIVO",
     "MAX_OBSERVACAO",
+    "MAX_PROTOCOLO_FORMATADO",
     "Andamento",
     "Assunto",
     "Contato",
@@ -37,6 +38,8 @@ __all__ = [
 
 #: SEI refuses a longer Especificacao ("Especificação possui tamanho superior a 100 caracteres.").
 MAX_ESPECIFICACAO = 100
+#: the longest process or document number SEI makes or accepts (NumeroProtocolo: 40)
+MAX_PROTOCOLO_FORMATADO = 40
 #: SEI refuses a longer Observacao.
 MAX_OBSERVACAO = 1000
 #: SEI refuses a longer document Descricao.

@@ -63,6 +63,8 @@ _ERRO_MAX = 200
 #: the longest server-given delay believed at all (seconds); anything longer is this long
 _MAX_SERVER_DELAY = 24 * 3600
 _DELTA_SECONDS = re.compile(r"[0-9]+", re.ASCII)
+#: the longest link_acesso handed to SIGRC
+_MAX_LINK = 2048
 
 
 class _Overloaded(errors.SigrcUnavailable):
@@ -310,8 +312,15 @@ class SigrcClient:
         """Record in SIGRC the SEI process of a request. Idempotent: repeating the same number
         succeeds; a different number already recorded raises SigrcConflict (409)."""
         body: dict[str, str] = {"numero_processo": numero_processo}
-        if link_acesso is not None:
-            body["link_acesso"] = link_acesso
+        if link_acesso:
+            problem = chars.http_url_problem(link_acesso, max_length=_MAX_LINK)
+            if problem is None:
+                body["link_acesso"] = link_acesso
+            else:
+                # SIGRC shows the link to the citizen: a javascript: or file: one never goes
+                log.warning(
+                    "solicitação %s: the SEI link %s: not sent to SIGRC", protocolo, problem
+                )
         path = f"/v1/solicitacoes/{_segment(protocolo)}/processo-sei"
         self._call("PUT", path, subject=f"solicitação {protocolo}", json=body).close()
 
@@ -384,6 +393,9 @@ class SigrcClient:
                 headers=headers,
                 timeout=self._timeout,
                 stream=stream,
+                # never followed: the contract has none, requests would resend a PUT's body to
+                # wherever a Location points, and a 2xx from there is no record in SIGRC
+                allow_redirects=False,
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise errors.SigrcUnavailable(
@@ -415,6 +427,13 @@ class SigrcClient:
     def _raise_for(
         self, response: requests.Response, status: int, where: str, subject: str
     ) -> None:
+        if 300 <= status < 400:
+            elsewhere = _redirect_target(self.base_url, response.headers.get("Location"))
+            raise errors.SigrcEndpointError(
+                f"SIGRC answered {where} with a redirect (HTTP {status}) to {elsewhere}, which "
+                "sei-bridge does not follow: nothing was done; set SEI_BRIDGE_SIGRC_URL to the "
+                "feed API's own address"
+            )
         if status in (429, 503):
             retry_after = _retry_after(response)
             message = f"SIGRC answered {status} to {where}; retry after {retry_after or '?'} s"
@@ -497,6 +516,21 @@ def _wait_for_server(state: tenacity.RetryCallState) -> float:
     if isinstance(exc, errors.SigrcUnavailable) and exc.retry_after is not None:
         return exc.retry_after
     return float(_FALLBACK_RETRY_AFTER * 2 ** (state.attempt_number - 1))
+
+
+def _redirect_target(base_url: str, location: str | None) -> str:
+    """Where a redirect points, as a message may say it: never the URL itself (it may carry
+    a token or a protocolo), only whether it is another host."""
+    if not location:
+        return "no Location"
+    try:
+        target = urllib.parse.urlsplit(urllib.parse.urljoin(base_url + "/", location))
+        ours = urllib.parse.urlsplit(base_url)
+    except ValueError:
+        return "an invalid Location"
+    if (target.hostname, target.port) != (ours.hostname, ours.port):
+        return "another host"
+    return "another path of the same host"
 
 
 def _segment(value: str) -> str:

@@ -17,7 +17,8 @@ a pool sized by the caller for the dispatcher's threads.
 The store holds whole SIGRC events, CPFs and texts included: a SQLite database file is
 created readable and writable by its owner only (0600), before SQLite opens it, and SQLite
 gives its ``-wal`` and ``-shm`` files the database file's mode. An existing database readable
-by others is used as it is, with a warning (see README, "Protecting the store").
+by others is tightened to 0600 (with a warning) when it is ours, else warned about (see
+README, "Protecting the store").
 
 SQLAlchemy is created with ``hide_parameters=True``: its exceptions and logs never carry bound
 values, which may be personal data. StoreError messages keep only the first line of the
@@ -132,20 +133,16 @@ SQLITE_FILE_MODE = 0o600
 
 
 def _prepare_sqlite_file(database: str) -> None:
-    """Create the database file 0600 if missing; warn when an existing one is readable by
-    others. A directory that does not exist is left for SQLite to report."""
+    """Create the database file 0600 if missing. An existing one (and its -wal/-shm files)
+    that others may read is tightened to 0600 when this user owns it, with a warning saying
+    so; one owned by another user, which we cannot change, is only warned about. A directory
+    that does not exist is left for SQLite to report."""
     path = Path(database)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
     except FileExistsError:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            log.warning(
-                "the SQLite store %s is readable by other users (mode %03o) and holds personal "
-                "data: chmod 600 it and its -wal/-shm files (see README, Protecting the store)",
-                path,
-                mode,
-            )
+        for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            _tighten(each)
         return
     except OSError:
         return
@@ -153,6 +150,37 @@ def _prepare_sqlite_file(database: str) -> None:
         os.fchmod(fd, SQLITE_FILE_MODE)  # exact, whatever the umask
     finally:
         os.close(fd)
+
+
+def _tighten(path: Path) -> None:
+    try:
+        info = path.stat()
+    except OSError:
+        return  # no -wal/-shm yet, or a path SQLite will report
+    mode = stat.S_IMODE(info.st_mode)
+    if not stat.S_ISREG(info.st_mode) or not mode & 0o077:
+        return
+    if info.st_uid == os.geteuid():
+        try:
+            os.chmod(path, mode & SQLITE_FILE_MODE)
+        except OSError:
+            pass
+        else:
+            log.warning(
+                "the SQLite store file %s was readable by other users (mode %03o) and holds "
+                "personal data: changed it to %03o (see README, Protecting the store)",
+                path,
+                mode,
+                mode & SQLITE_FILE_MODE,
+            )
+            return
+    log.warning(
+        "the SQLite store file %s is readable by other users (mode %03o) and holds personal "
+        "data, and is not this user's to change: chmod 600 it and its -wal/-shm files (see "
+        "README, Protecting the store)",
+        path,
+        mode,
+    )
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -44,23 +44,43 @@ def test_a_new_sqlite_store_and_its_wal_and_shm_are_0600(tmp_path: Path) -> None
         store.close()
 
 
-def test_an_existing_store_readable_by_others_is_used_with_a_warning(
+def test_an_existing_store_readable_by_others_is_tightened_to_0600_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     database = tmp_path / "old.db"
     database.touch()
     os.chmod(database, 0o644)
+    # left behind by an older version, which created them under the umask
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"old.db{suffix}").touch()
+        os.chmod(tmp_path / f"old.db{suffix}", 0o666)
     with caplog.at_level(logging.WARNING, logger="sei_bridge.store.database"):
         store = Store.from_url(f"sqlite:///{database}")
         try:
             store.migrate()
         finally:
             store.close()
-    assert _mode(database) == 0o644  # an operator's choice is not overridden
-    assert any("readable by other users (mode 644)" in r.getMessage() for r in caplog.records)
+    assert _mode(database) == 0o600
+    # (SQLite removes the -wal/-shm files when the last connection closes)
+    assert {_mode(p) for p in tmp_path.glob("old.db*")} == {0o600}
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("old.db was readable by other users (mode 644)" in m for m in messages)
+    assert any("changed it to 600" in m for m in messages)
+    for suffix in ("-wal", "-shm"):
+        assert any(f"old.db{suffix} was readable by other users (mode 666)" in m for m in messages)
 
 
-@pytest.mark.usefixtures("permissive_umask")
+def test_an_owner_only_store_is_left_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "own.db"
+    database.touch()
+    os.chmod(database, 0o400)
+    with caplog.at_level(logging.WARNING, logger="sei_bridge.store.database"):
+        Store.from_url(f"sqlite:///{database}").close()
+    assert _mode(database) == 0o400 and not caplog.records
+
+
 def test_the_work_directory_and_its_attachment_folder_are_0700(tmp_path: Path) -> None:
     work = tmp_path / "srv" / "work"
     anexos = private_folder(work / "anexos")
