@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, cast
@@ -101,11 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from sei_bridge import config  # after parse_args: --help needs none of it
 
+    level_text, format_text = config.logging_choice()
     given = "--log-level" if args.log_level else "SEI_BRIDGE_LOG_LEVEL"
     try:
-        level = config.parse_log_level(
-            args.log_level or os.environ.get("SEI_BRIDGE_LOG_LEVEL") or "INFO"
-        )
+        level = config.parse_log_level(args.log_level or level_text)
     except ValueError:
         print(
             f"sei-bridge: error: {given} is not a log level: use one of "
@@ -113,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    log_format = os.environ.get("SEI_BRIDGE_LOG_FORMAT", "text").strip().lower() or "text"
+    log_format = format_text.strip().lower() or "text"
     if log_format not in logs.FORMATS:
         print("sei-bridge: error: SEI_BRIDGE_LOG_FORMAT must be text or json", file=sys.stderr)
         return 2

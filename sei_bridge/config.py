@@ -6,7 +6,9 @@ variable is wrong and how to fix it. Secrets print as ``[secure]``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import difflib
 import math
 import os
 import re
@@ -23,8 +25,12 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_LEASE_SECONDS",
     "DEFAULT_SEI_BREAKER_RESET_SECONDS",
+    "DEFAULT_SEI_CALL_DEADLINE",
     "DEFAULT_SEI_CONNECT_TIMEOUT",
+    "DEFAULT_SEI_MAX_RESPONSE_BYTES",
     "DEFAULT_SEI_READ_TIMEOUT",
+    "DEFAULT_SIGRC_CALL_DEADLINE",
+    "DEFAULT_SIGRC_MAX_RESPONSE_BYTES",
     "ENV_PREFIX",
     "FIELD_RULES",
     "LOG_LEVELS",
@@ -39,6 +45,15 @@ DEFAULT_SEI_CONNECT_TIMEOUT = 5.0
 DEFAULT_SEI_READ_TIMEOUT = 60.0
 DEFAULT_SIGRC_CONNECT_TIMEOUT = 5.0
 DEFAULT_SIGRC_READ_TIMEOUT = 30.0
+#: total seconds of one SEI call (connect, send, whole answer), whatever the server trickles
+DEFAULT_SEI_CALL_DEADLINE = 120.0
+#: largest SOAP answer read (a consultarProcedimento with many andamentos is a few MB)
+DEFAULT_SEI_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+#: total seconds of one SIGRC call (feed page, GET, PUT, one attachment download of <= 50 MiB)
+DEFAULT_SIGRC_CALL_DEADLINE = 120.0
+#: largest JSON answer of SIGRC read (a feed page of 500 events); attachments are bounded by
+#: their advertised size instead
+DEFAULT_SIGRC_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 DEFAULT_LEASE_SECONDS = 120.0
 DEFAULT_SEI_BREAKER_RESET_SECONDS = 30.0
 DEFAULT_POLL_STALE_SECONDS = 300.0
@@ -75,6 +90,10 @@ class Settings:
     mappings: str = "mappings"
     sei_connect_timeout: float = DEFAULT_SEI_CONNECT_TIMEOUT
     sei_read_timeout: float = DEFAULT_SEI_READ_TIMEOUT
+    #: total seconds of one SEI call (connect, send and the whole answer)
+    sei_call_deadline: float = DEFAULT_SEI_CALL_DEADLINE
+    #: largest SOAP answer read, in bytes
+    sei_max_response_bytes: int = DEFAULT_SEI_MAX_RESPONSE_BYTES
     #: send attachments by adicionarArquivo/adicionarConteudoArquivo (fails on SEI 4.1.0)
     sei_chunked_upload: bool = False
     sei_chunk_bytes: int = 5 * 1024 * 1024
@@ -89,6 +108,10 @@ class Settings:
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     sigrc_connect_timeout: float = DEFAULT_SIGRC_CONNECT_TIMEOUT
     sigrc_read_timeout: float = DEFAULT_SIGRC_READ_TIMEOUT
+    #: total seconds of one SIGRC call (connect, send and the whole answer or attachment)
+    sigrc_call_deadline: float = DEFAULT_SIGRC_CALL_DEADLINE
+    #: largest JSON answer of SIGRC read, in bytes
+    sigrc_max_response_bytes: int = DEFAULT_SIGRC_MAX_RESPONSE_BYTES
     #: where downloaded attachments are kept while they are sent
     work_dir: str = ".sei-bridge"
     #: secret for keyed hashes of CPF in the audit trail (never logged)
@@ -294,6 +317,20 @@ def _database_url(text: str) -> str:
     return text
 
 
+def logging_choice(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(log level, log format) as given by the environment, else the settings file, else the
+    defaults — known before the settings are loaded, so that loading them can log. A settings
+    file that cannot be read is reported when the settings are loaded, not here."""
+    env = os.environ if environ is None else environ
+    from_file: dict[str, Any] = {}
+    if env.get(ENV_PREFIX + "CONFIG"):
+        with contextlib.suppress(errors.ConfigurationError):
+            from_file = _read_file(Path(env[ENV_PREFIX + "CONFIG"]))
+    level = env.get(ENV_PREFIX + "LOG_LEVEL") or str(from_file.get("log_level") or "INFO")
+    fmt = env.get(ENV_PREFIX + "LOG_FORMAT") or str(from_file.get("log_format") or "text")
+    return level, fmt
+
+
 def parse_log_level(text: str) -> str:
     """The logging level name for ``text`` (any case), or ValueError."""
     level = text.strip().upper()
@@ -353,6 +390,10 @@ FIELD_RULES: dict[str, _Rule] = {
     "log_format": _Rule("text or json", _log_format),
     "poll_stale_seconds": _number(low=1, inclusive=True, high=7 * 86_400),
     "stop_seconds": _number(low=0, inclusive=True, high=3600),
+    "sei_call_deadline": _number(low=1, inclusive=True, high=86_400),
+    "sigrc_call_deadline": _number(low=1, inclusive=True, high=86_400),
+    "sei_max_response_bytes": _whole(low=64 * 1024, high=1024**3),
+    "sigrc_max_response_bytes": _whole(low=64 * 1024, high=1024**3),
 }
 
 
@@ -444,7 +485,50 @@ def load_settings(
         raise errors.ConfigurationError(
             f"unknown setting(s) {names}: see README, section Configuration"
         )
+    _refuse_unknown_variables(env, known)
     coerced = {
         name: _coerce(name, raw, known[name], origins.get(name, "")) for name, raw in values.items()
     }
+    state = _state_dir(env)
+    if "database_url" not in coerced:
+        coerced["database_url"] = f"sqlite:///{state / 'sei-bridge.db'}"
+    if "work_dir" not in coerced:
+        coerced["work_dir"] = str(state / ".sei-bridge")
     return Settings(**coerced)
+
+
+#: SEI_BRIDGE_* variables that are not settings: the settings file, the test and sandbox
+#: knobs, and the state directory
+_OTHER_VARIABLES = ("CONFIG", "STATE_DIR")
+_OTHER_PREFIXES = ("TEST_", "SANDBOX_", "BENCH_")
+
+
+def _refuse_unknown_variables(env: Mapping[str, str], known: Mapping[str, str]) -> None:
+    """A misspelled SEI_BRIDGE_* variable would be ignored and its setting left at its
+    default (a token never sent, a timeout never applied): refuse it, naming the nearest."""
+    for variable in sorted(env):
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        name = variable.removeprefix(ENV_PREFIX)
+        if name.lower() in known or name in _OTHER_VARIABLES or name.startswith(_OTHER_PREFIXES):
+            continue
+        shown = chars.escape_controls(variable[:60])
+        nearest = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.75)
+        fix = (
+            f"did you mean {ENV_PREFIX}{nearest[0].upper()}?"
+            if nearest
+            else "see README, section Configuration"
+        )
+        raise errors.ConfigurationError(f"{shown} is not a sei-bridge setting: {fix}")
+
+
+def _state_dir(env: Mapping[str, str]) -> Path:
+    """Where the default store and work directory go, as an absolute path:
+    ``SEI_BRIDGE_STATE_DIR``, else systemd's ``STATE_DIRECTORY`` (``StateDirectory=``), else
+    the current directory."""
+    raw = env.get(ENV_PREFIX + "STATE_DIR") or env.get("STATE_DIRECTORY", "").split(":")[0]
+    if raw and chars.first_control(raw) is not None:
+        raise errors.ConfigurationError(
+            "SEI_BRIDGE_STATE_DIR holds a control character: set it to a directory path"
+        )
+    return Path(raw or ".").absolute()

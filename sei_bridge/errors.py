@@ -24,6 +24,7 @@ __all__ = [
     "SeiNotSentError",
     "SeiOutcomeUnknownError",
     "SeiRequestInvalid",
+    "SeiResponseTooLarge",
     "SeiValidationFault",
     "SigrcAuthError",
     "SigrcConflict",
@@ -112,6 +113,11 @@ class SeiOutcomeUnknownError(SeiError):
     For a non-idempotent operation the effect may or may not exist in SEI: the action becomes
     UNCERTAIN and is probed before anything is sent again.
     """
+
+
+class SeiResponseTooLarge(SeiOutcomeUnknownError):
+    """SEI answered with more bytes than ``SEI_BRIDGE_SEI_MAX_RESPONSE_BYTES``; the answer was
+    not read. SEI ran the request, so for a non-idempotent operation the outcome is unknown."""
 
 
 class SeiRequestInvalid(SeiValidationFault):

@@ -13,7 +13,9 @@ database (the store's leases and advisory lock coordinate them):
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import math
 import os
 import socket
 import threading
@@ -151,6 +153,8 @@ class Engine:
         #: be read
         self._round_caught_up = False
         self._feed_problem: str | None = None
+        #: when SIGRC's Retry-After lets the feed be read again (clock time), if it sent one
+        self._feed_retry_at: float | None = None
         self.catalog = ExtensionCatalog(self.sei, clock=clock)
         executor = Executor(
             sei=self.sei,
@@ -163,7 +167,11 @@ class Engine:
         prober = Prober(
             sei=self.sei,
             mappings=mappings,
-            send_window_seconds=settings.sei_connect_timeout + settings.sei_read_timeout,
+            # a call cannot outlast its deadline, whatever SEI trickles
+            send_window_seconds=max(
+                settings.sei_connect_timeout + settings.sei_read_timeout,
+                settings.sei_call_deadline,
+            ),
         )
         self._executor, self._prober = executor, prober
         runner = ActionRunner(executor=executor, prober=prober, read_ledger=store.ledger_of)
@@ -275,9 +283,7 @@ class Engine:
                 if stats.stopped is not None:
                     raise stats.stopped
                 if deadline is not None and time.monotonic() >= deadline:
-                    report.reason = "time limit reached" + (
-                        f" ({self._feed_problem})" if self._feed_problem else ""
-                    )
+                    report.reason = self._why_not_idle("time limit reached")
                     break
                 if stats.ran:
                     continue  # something moved: go round again before deciding to wait
@@ -292,20 +298,44 @@ class Engine:
                     report.reason = None
                     break
                 if deadline is not None:
-                    wait = min(wait, max(0.0, deadline - time.monotonic()))
+                    left = deadline - time.monotonic()
+                    if wait > left + 1.0:
+                        # nothing can happen before the time runs out (SEI's circuit stays
+                        # open, SIGRC asked to come back later, every retry is due later):
+                        # waiting would only spend the budget
+                        report.reason = self._why_not_idle(
+                            f"time limit: the next retry, probe or feed read is due in "
+                            f"{wait:.0f} s, past the {max(0.0, left):.0f} s left"
+                        )
+                        break
+                    wait = min(wait, max(0.0, left))
                 feeder.wait_for_work(wait)
         finally:
             feeder.stop()
         feeder.raise_error()
         if not report.idle and report.reason is None:
-            report.reason = self._feed_problem or (
-                "stop requested" if self._stop.is_set() else None
+            report.reason = self._why_not_idle(
+                "stop requested" if self._stop.is_set() else "stopped"
             )
         status = self.store.status()
         report.actions_by_state = status.actions_by_state()
         report.inbox_by_state = dict(status.inbox)
         report.seconds = time.monotonic() - started
         return report
+
+    def _why_not_idle(self, head: str) -> str:
+        """One line: why sync stops with work left (the SEI circuit, SIGRC, the time)."""
+        text = head + (f" ({self._feed_problem})" if self._feed_problem else "")
+        until = self.guard.open_until()
+        if until is not None and until > self._clock():
+            when = dt.datetime.fromtimestamp(until, dt.UTC)
+            text += f"; SEI circuit open until {when:%H:%M:%S} UTC (SEI kept failing)"
+        return text + ("; try later" if text != head else "")
+
+    def _feed_hold(self) -> float:
+        """Seconds SIGRC asked the feed to wait before it is read again (0: none)."""
+        retry_at = self._feed_retry_at
+        return 0.0 if retry_at is None else max(0.0, retry_at - self._clock())
 
     def _feed_round(
         self,
@@ -321,6 +351,7 @@ class Engine:
         received = planned = 0
         self._caught_up = False
         problem: str | None = None
+        retry_at: float | None = None
         try:
             for _ in range(_MAX_POLLS_PER_PASS):
                 received += self.poll_once()
@@ -330,6 +361,10 @@ class Engine:
         except errors.SigrcUnavailable as exc:
             problem = f"SIGRC feed unavailable: {exc}"
             log.warning("feed poll failed: %s", exc)
+            if exc.retry_after is not None and math.isfinite(exc.retry_after):
+                # honoured by the next round, clamped like any server-given delay
+                hold = min(max(0.0, exc.retry_after), self.policy.maximum)
+                retry_at = self._clock() + hold
         except errors.SigrcInvalidResponse as exc:
             # a page off the contract (not JSON, nested too deep, a broken envelope): nothing
             # of it is stored and the cursor stays, so the next round reads it again
@@ -337,6 +372,7 @@ class Engine:
             log.warning("feed poll failed: %s", exc)
         # what _idle_wait reads: the last complete round's view, not one in progress
         self._round_caught_up, self._feed_problem = self._caught_up, problem
+        self._feed_retry_at = retry_at
         # what settled meanwhile (another process polls, or the feed could not be read)
         planned += self._plan_settled(report, tracker, halt, on_planned)
         report.events_received += received
@@ -373,8 +409,8 @@ class Engine:
             waits.append(max(0.0, due.timestamp() - now))
         pending_events = self.store.status().inbox.get("PENDING", 0)
         if pending_events or not self._round_caught_up or self._feed_problem:
-            # events wait to settle (feed lag) or SIGRC must be asked again
-            waits.append(self._poll_interval)
+            # events wait to settle (feed lag) or SIGRC must be asked again (when it said)
+            waits.append(max(self._poll_interval, self._feed_hold()))
         if not waits:
             return None
         return min(waits)
@@ -432,6 +468,9 @@ class _Feeder:
             while self._rounds < target:
                 if self._halt.is_set() or stop.is_set() or self._error is not None:
                     return False
+                if self._engine._feed_hold() > 0:
+                    # SIGRC asked the feed to wait: no round before then, nothing new to read
+                    return not self._last_moved
                 if self._batches != batches:
                     return False
                 timeout = 1.0 if deadline is None else deadline - time.monotonic()
@@ -470,7 +509,11 @@ class _Feeder:
                     self._rounds += 1
                     self._last_moved = moved
                     self._changed.notify_all()
-                if not moved:
+                hold = engine._feed_hold()
+                if hold > 0:
+                    # SIGRC's Retry-After: not even a nudge reads the feed before then
+                    self._halt.wait(hold)
+                elif not moved:
                     self._nudge.wait(engine._poll_interval)
         except BaseException as exc:  # thread boundary: handed to the dispatching thread
             self._error = exc

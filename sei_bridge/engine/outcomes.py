@@ -168,7 +168,8 @@ def classify(exc: BaseException, kind: ActionKind, *, probing: bool = False) -> 
         return Quarantine(
             reason(
                 "attachment-integrity",
-                f"the attachment SIGRC serves does not match its size or sha256 ({exc})",
+                "the attachment SIGRC serves never arrives whole or does not match its size "
+                f"or sha256 ({exc})",
                 "ask the SIGRC team to fix the file, then run sei-bridge replay "
                 "--reason attachment-integrity",
             )

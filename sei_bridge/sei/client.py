@@ -65,6 +65,8 @@ class SeiClient:
         wsdl: str | None = None,
         connect_timeout: float = config.DEFAULT_SEI_CONNECT_TIMEOUT,
         read_timeout: float = config.DEFAULT_SEI_READ_TIMEOUT,
+        call_deadline: float = config.DEFAULT_SEI_CALL_DEADLINE,
+        max_response_bytes: int = config.DEFAULT_SEI_MAX_RESPONSE_BYTES,
         chunked_upload: bool = False,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         session: requests.Session | None = None,
@@ -84,7 +86,11 @@ class SeiClient:
         self.chunked_upload = chunked_upload
         self.chunk_bytes = chunk_bytes
         self.transport = SeiTransport(
-            connect_timeout=connect_timeout, read_timeout=read_timeout, session=session
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            call_deadline=call_deadline,
+            max_response_bytes=max_response_bytes,
+            session=session,
         )
         self.soap = SoapService(
             endpoint_url=endpoint_url,
@@ -108,6 +114,8 @@ class SeiClient:
             wsdl=settings.sei_wsdl or None,
             connect_timeout=settings.sei_connect_timeout,
             read_timeout=settings.sei_read_timeout,
+            call_deadline=settings.sei_call_deadline,
+            max_response_bytes=settings.sei_max_response_bytes,
             chunked_upload=settings.sei_chunked_upload,
             chunk_bytes=settings.sei_chunk_bytes,
             secrets=settings.secret_values(),

@@ -43,11 +43,12 @@ import urllib3.exceptions
 import zeep.exceptions
 from lxml import etree
 
-from sei_bridge import errors, scrub
+from sei_bridge import bounded_http, errors, scrub
 
 __all__ = [
     "INFRA_ERRO",
     "INFRA_VALIDACAO",
+    "classify_deadline",
     "classify_fault",
     "classify_http_status",
     "classify_request_error",
@@ -324,6 +325,25 @@ def classify_request_error(operation: str, exc: requests.RequestException) -> er
     )
 
 
+def classify_deadline(
+    operation: str, exc: bounded_http.CallDeadlineExceeded
+) -> errors.SeiNotSentError | errors.SeiOutcomeUnknownError:
+    """The exception for a call to SEI cut at its total deadline: outcome unknown once any of
+    the request was written (SEI may have run it), not sent otherwise."""
+    if exc.sent:
+        return errors.SeiOutcomeUnknownError(
+            f"SEI did not finish answering {operation} within the {exc.seconds:g} s call "
+            "deadline (SEI_BRIDGE_SEI_CALL_DEADLINE): the request was sent, its outcome is "
+            "unknown",
+            operation=operation,
+        )
+    return errors.SeiNotSentError(
+        f"could not send {operation} to SEI within the {exc.seconds:g} s call deadline "
+        "(SEI_BRIDGE_SEI_CALL_DEADLINE): not sent",
+        operation=operation,
+    )
+
+
 @contextmanager
 def translate(operation: str, *, secrets: Sequence[str] = ()) -> Iterator[None]:
     """Run one SEI call, turning zeep and requests errors into :mod:`sei_bridge.errors`.
@@ -352,6 +372,15 @@ def translate(operation: str, *, secrets: Sequence[str] = ()) -> Iterator[None]:
         raise classify_http_status(operation, int(exc.status_code or 0)) from exc
     except requests.RequestException as exc:
         raise classify_request_error(operation, exc) from exc
+    except bounded_http.CallDeadlineExceeded as exc:
+        raise classify_deadline(operation, exc) from exc
+    except bounded_http.ResponseTooLarge as exc:
+        raise errors.SeiResponseTooLarge(
+            f"SEI's answer to {operation} is larger than the {exc.limit} bytes allowed and was "
+            "not read: the request was processed, its outcome is unknown (raise "
+            "SEI_BRIDGE_SEI_MAX_RESPONSE_BYTES if SEI's answers are this large)",
+            operation=operation,
+        ) from exc
     except zeep.exceptions.ValidationError as exc:
         # Raised while building the envelope: nothing was sent. The path names the field,
         # never its value.

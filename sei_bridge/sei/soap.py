@@ -23,7 +23,7 @@ import zeep.xsd
 import zeep.xsd.valueobjects
 from lxml import etree
 
-from sei_bridge import chars, errors
+from sei_bridge import bounded_http, chars, errors
 from sei_bridge.sei import encoding, faults
 from sei_bridge.sei import wsdl as bundled
 from sei_bridge.sei.transport import SeiTransport
@@ -112,7 +112,12 @@ class SoapService:
                 for name, operation in service._binding.all().items()
             }
             namespace = etree.QName(binding_name).namespace or ""
-        except (requests.RequestException, OSError) as exc:
+        except (
+            requests.RequestException,
+            OSError,
+            bounded_http.CallDeadlineExceeded,
+            bounded_http.ResponseTooLarge,
+        ) as exc:
             raise errors.SeiEndpointError(
                 f"cannot load the SEI WSDL from {shown} ({type(exc).__name__}): {_HINT}"
             ) from exc

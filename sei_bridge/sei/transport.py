@@ -4,7 +4,10 @@ A :class:`zeep.transports.Transport` that
 
 - serves the SOAP-ENC schema from the bundled copy, so loading SEI's WSDL never downloads it
   (zeep would fetch ``http://schemas.xmlsoap.org/soap/encoding/`` and fail offline);
-- always sends with a (connect, read) timeout — zeep's own default is none at all;
+- always sends with a (connect, read) timeout — zeep's own default is none at all — and
+  under a total *call deadline* (connection, sending and the whole answer) with a cap on the
+  answer's size (:mod:`sei_bridge.bounded_http`): the answer is streamed into memory, never
+  more than the cap, and a server that trickles bytes cannot hold a worker past the deadline;
 - never logs envelopes: they carry the credentials (IdentificacaoServico) and citizen content;
 - refuses HTTP answers that cannot be SEI's SOAP answer (anything but 200 and 500) before zeep
   tries to parse them, as :class:`zeep.exceptions.TransportError` with the status code, so that
@@ -27,7 +30,7 @@ import requests
 import zeep.exceptions
 import zeep.transports
 
-from sei_bridge import __version__
+from sei_bridge import __version__, bounded_http, config
 from sei_bridge.sei import wsdl as bundled
 
 __all__ = ["SeiTransport"]
@@ -70,7 +73,12 @@ class SeiTransport(zeep.transports.Transport):
     """zeep transport with SEI's timeouts, the bundled SOAP-ENC schema and no envelope logging.
 
     ``connect_timeout`` bounds establishing the connection; ``read_timeout`` bounds each wait
-    for bytes of the answer (requests' semantics), for WSDL loads and for operations alike.
+    for bytes of the answer (requests' semantics); ``call_deadline`` bounds the whole call
+    (connect, send, every byte of the answer) and ``max_response_bytes`` the answer's size, for
+    WSDL loads and for operations alike. Past the deadline a call raises
+    :class:`~sei_bridge.bounded_http.CallDeadlineExceeded` (``sent`` tells whether SEI may have
+    received the request), and an answer over the cap
+    :class:`~sei_bridge.bounded_http.ResponseTooLarge`; ``faults.translate`` classifies both.
     """
 
     def __init__(
@@ -78,14 +86,21 @@ class SeiTransport(zeep.transports.Transport):
         *,
         connect_timeout: float,
         read_timeout: float,
+        call_deadline: float = config.DEFAULT_SEI_CALL_DEADLINE,
+        max_response_bytes: int = config.DEFAULT_SEI_MAX_RESPONSE_BYTES,
         session: requests.Session | None = None,
     ) -> None:
         if connect_timeout <= 0 or read_timeout <= 0:
             raise ValueError("SEI timeouts must be positive seconds")
+        if not call_deadline > 0 or max_response_bytes < 1:
+            raise ValueError("the SEI call deadline and response cap must be positive")
         timeouts = (connect_timeout, read_timeout)
         super().__init__(  # type: ignore[no-untyped-call]
             timeout=timeouts, operation_timeout=timeouts, session=session
         )
+        self.call_deadline = float(call_deadline)
+        self.max_response_bytes = int(max_response_bytes)
+        bounded_http.install(self.session)
         self.session.headers["User-Agent"] = f"sei-bridge/{__version__}"
         # zeep's logger would print whole envelopes at DEBUG; ours never does, but keep zeep's
         # quiet too in case anything else of zeep's logs through it.
@@ -105,42 +120,67 @@ class SeiTransport(zeep.transports.Transport):
         return content
 
     def _load_remote_data(self, url: str) -> bytes:
-        # Same as zeep's, minus its debug log line (the URL may carry a query we do not echo).
-        response = self.session.get(url, timeout=self.load_timeout)
-        try:
-            response.raise_for_status()
-            return response.content
-        finally:
-            response.close()
+        # Same as zeep's, minus its debug log line (the URL may carry a query we do not echo),
+        # bounded like every call.
+        with bounded_http.bounded(self.call_deadline) as deadline:
+            try:
+                response = self.session.get(url, timeout=self.load_timeout, stream=True)
+            except requests.RequestException as exc:
+                passed = bounded_http.fired()
+                if passed is not None:
+                    raise passed.exceeded() from exc
+                raise
+            try:
+                response.raise_for_status()
+                return bounded_http.read_body(
+                    response, limit=self.max_response_bytes, deadline=deadline
+                )
+            finally:
+                response.close()
 
     def post(self, address: str, message: bytes | str, headers: dict[str, str]) -> Any:
         """POST one envelope; return the response when it can be SEI's SOAP answer."""
         started = time.monotonic()
-        response = self.session.post(
-            address,
-            data=message,
-            headers=headers,
-            timeout=self.operation_timeout,
-            # A redirected POST becomes a GET in requests; SEI's endpoint never redirects.
-            allow_redirects=False,
-        )
-        elapsed = time.monotonic() - started
+        with bounded_http.bounded(self.call_deadline) as deadline:
+            try:
+                response = self.session.post(
+                    address,
+                    data=message,
+                    headers=headers,
+                    timeout=self.operation_timeout,
+                    # A redirected POST becomes a GET in requests; SEI's endpoint never
+                    # redirects.
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.RequestException as exc:
+                passed = bounded_http.fired()
+                if passed is not None:
+                    raise passed.exceeded() from exc
+                raise
+            try:
+                if response.status_code not in SOAP_STATUSES:
+                    # Not SEI's answer (a proxy, an overloaded front end, a wrong URL): never
+                    # read it, never hand it to zeep, whose error would quote the body.
+                    raise zeep.exceptions.TransportError(  # type: ignore[no-untyped-call]
+                        f"HTTP {response.status_code}", status_code=response.status_code
+                    )
+                body = bounded_http.read_body(
+                    response, limit=self.max_response_bytes, deadline=deadline
+                )
+            finally:
+                response.close()
+        response._content = body
         log.debug(
             "SEI answered HTTP %d in %.3fs (%d bytes)",
             response.status_code,
-            elapsed,
-            len(response.content),
+            time.monotonic() - started,
+            len(body),
         )
-        if response.status_code not in SOAP_STATUSES:
-            # Not SEI's answer (a proxy, an overloaded front end, a wrong URL): never hand it to
-            # zeep, whose error would quote the body.
-            raise zeep.exceptions.TransportError(  # type: ignore[no-untyped-call]
-                f"HTTP {response.status_code}", status_code=response.status_code
-            )
         charset = declared_charset(response.headers.get("Content-Type"))
         if charset:
             try:
-                response._content = reencode_as_utf8(response.content, charset)
+                response._content = reencode_as_utf8(body, charset)
             except (LookupError, UnicodeDecodeError) as exc:
                 raise zeep.exceptions.TransportError(  # type: ignore[no-untyped-call]
                     f"answer not readable as declared charset {charset}",

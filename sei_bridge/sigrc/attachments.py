@@ -11,9 +11,13 @@ times, since a proxy or a write still in progress may be the cause, then becomes
 :class:`~sei_bridge.errors.AttachmentIntegrityError`, which the engine quarantines. A body that
 ends before its own Content-Length (the server closed it cleanly, short) is such a truncated
 body: the chunk source raises :class:`BodyCutShort` and it counts as a mismatch — retried as a
-network failure, it would be downloaded short again forever. Network failures are not
-mismatches: they propagate as :class:`~sei_bridge.errors.SigrcUnavailable` from the chunk source
-and the action is retried later.
+network failure, it would be downloaded short again forever. So does a body that broke off once
+it had begun (a reset, or the call deadline passing while it trickled): the chunk source raises
+:class:`BodyBrokeOff`, and an attachment whose every download breaks off is quarantined like
+a mismatch instead of being retried forever. Failures before the body (SIGRC down, refusing
+the connection, 503) are not mismatches: they propagate as
+:class:`~sei_bridge.errors.SigrcUnavailable` from the chunk source and the action is retried
+later.
 
 This module knows nothing of HTTP: the client hands it a *chunk source*, a callable that opens
 one download and yields its chunks.
@@ -37,6 +41,7 @@ __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_TRIES",
     "MAX_ANEXO_BYTES",
+    "BodyBrokeOff",
     "BodyCutShort",
     "ChunkSource",
     "download",
@@ -63,6 +68,14 @@ class BodyCutShort(errors.SigrcUnavailable):
 
     A SigrcUnavailable for any caller that does not know better; :func:`download` counts it
     as a mismatch, so an attachment always served short ends in an integrity error."""
+
+
+class BodyBrokeOff(errors.SigrcUnavailable):
+    """Raised by a chunk source whose body broke off after it began (reset, call deadline).
+
+    A SigrcUnavailable for any caller that does not know better; :func:`download` counts it
+    as a failed download, so an attachment that never arrives whole ends in an integrity
+    error after its tries."""
 
 
 def local_name(protocolo: str, anexo: models.Anexo) -> str:
@@ -97,6 +110,8 @@ def _fetch_once(source: ChunkSource, anexo: models.Anexo, tmp: Path) -> str | No
                 f"a body that ended short of its Content-Length after {size} of the advertised "
                 f"{anexo.tamanho_bytes} bytes"
             )
+        except BodyBrokeOff as exc:
+            return f"{exc} after {size} of the advertised {anexo.tamanho_bytes} bytes"
         out.flush()
         os.fsync(out.fileno())
     if size != anexo.tamanho_bytes:
@@ -130,7 +145,7 @@ def download(
         )
     dest_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     final = dest_dir / local_name(protocolo, anexo)
-    problem = ""
+    problems: list[str] = []
     for attempt in range(1, tries + 1):
         fd, name = tempfile.mkstemp(dir=dest_dir, prefix=".part-", suffix=".tmp")
         os.close(fd)
@@ -144,9 +159,15 @@ def download(
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        problem = mismatch
-        log.warning("%s: download %d of %d mismatched: %s", subject, attempt, tries, problem)
+        problems.append(mismatch)
+        log.warning("%s: download %d of %d failed: %s", subject, attempt, tries, mismatch)
+    if all(p.startswith("the download of ") for p in problems):
+        raise errors.AttachmentIntegrityError(
+            f"{subject}: every one of {tries} downloads broke off (last: {problems[-1]}); "
+            "SIGRC never delivers it whole: check SIGRC and the network path to it (or raise "
+            "SEI_BRIDGE_SIGRC_CALL_DEADLINE for a slow link), then replay"
+        )
     raise errors.AttachmentIntegrityError(
-        f"{subject}: {problem} after {tries} downloads; SIGRC serves other bytes than it "
+        f"{subject}: {problems[-1]} after {tries} downloads; SIGRC serves other bytes than it "
         "advertises: ask SIGRC to fix the attachment, then replay"
     )

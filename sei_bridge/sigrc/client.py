@@ -2,7 +2,12 @@
 
 The one seam between sei-bridge and SIGRC. Every call:
 
-- carries ``Authorization: Bearer <token>`` and a (connect, read) timeout, so no job can hang;
+- carries ``Authorization: Bearer <token>`` and a (connect, read) timeout, and runs under a total
+  call deadline (connect, send, the whole answer — an attachment download included) enforced by
+  :mod:`sei_bridge.bounded_http`, so no job can hang on a server that trickles bytes;
+- reads JSON answers streamed and only up to a cap (``max_response_bytes``); a feed page over it
+  is asked again with half the ``limite`` (the contract's ``limite`` is a maximum, and the
+  feed reader continues from the page's ``ultima_sequencia``), down to one event;
 - is retried after the server's ``Retry-After`` on 429 and 503, a bounded number of times and
   never waiting longer than ``max_retry_after`` in total (tenacity; the sleep is injectable);
 - has its failures translated here, in :meth:`SigrcClient._send`, into the
@@ -34,7 +39,7 @@ from typing import Any, Final
 import requests
 import tenacity
 
-from sei_bridge import chars, config, errors, scrub
+from sei_bridge import bounded_http, chars, config, errors, scrub
 from sei_bridge.ops import metrics
 from sei_bridge.sigrc import attachments, models, parsing
 
@@ -51,8 +56,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONNECT_TIMEOUT: Final = config.DEFAULT_SIGRC_CONNECT_TIMEOUT
 DEFAULT_READ_TIMEOUT: Final = config.DEFAULT_SIGRC_READ_TIMEOUT
-#: longest total wait for an overloaded SIGRC within one call (seconds)
-DEFAULT_MAX_RETRY_AFTER: Final = 300.0
+#: longest total wait for an overloaded SIGRC within one call (seconds); a longer Retry-After
+#: is raised to the caller at once (the engine holds the feed that long, and `sync` with a
+#: time budget stops rather than wait past it)
+DEFAULT_MAX_RETRY_AFTER: Final = 30.0
 #: tries of one call while SIGRC answers 429/503
 DEFAULT_MAX_ATTEMPTS: Final = 4
 #: the contract's largest ``limite``
@@ -60,6 +67,8 @@ MAX_PAGE_SIZE: Final = 500
 #: wait before retrying a 429/503 that came without a usable Retry-After (doubles per try)
 _FALLBACK_RETRY_AFTER = 2.0
 _ERRO_MAX = 200
+#: bytes of an error answer read for its ``erro`` text
+_ERROR_BODY_MAX = 64 * 1024
 #: the longest server-given delay believed at all (seconds); anything longer is this long
 _MAX_SERVER_DELAY = 24 * 3600
 _DELTA_SECONDS = re.compile(r"[0-9]+", re.ASCII)
@@ -94,6 +103,10 @@ def _retry_after(response: requests.Response) -> float | None:
     except (TypeError, ValueError, OverflowError, IndexError):
         return None
     return min(max(0.0, seconds), float(_MAX_SERVER_DELAY))
+
+
+class _TooLarge(errors.SigrcInvalidResponse):
+    """An answer over ``max_response_bytes`` (internal: fetch_events asks for fewer events)."""
 
 
 class _NotJson(Exception):
@@ -162,6 +175,8 @@ class SigrcClient:
         orgao: str | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
+        call_deadline: float = config.DEFAULT_SIGRC_CALL_DEADLINE,
+        max_response_bytes: int = config.DEFAULT_SIGRC_MAX_RESPONSE_BYTES,
         session: requests.Session | None = None,
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
@@ -169,6 +184,11 @@ class SigrcClient:
     ) -> None:
         if connect_timeout <= 0 or read_timeout <= 0:
             raise errors.ConfigurationError("SEI_BRIDGE_SIGRC_*_TIMEOUT must be positive seconds")
+        if not call_deadline > 0 or max_response_bytes < 1:
+            raise errors.ConfigurationError(
+                "SEI_BRIDGE_SIGRC_CALL_DEADLINE and SEI_BRIDGE_SIGRC_MAX_RESPONSE_BYTES must be "
+                "positive"
+            )
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.base_url = _check_base_url(base_url)
@@ -176,7 +196,9 @@ class SigrcClient:
         self.orgao = orgao or None
         self._timeout = (connect_timeout, read_timeout)
         self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
+        self._session = bounded_http.install(session if session is not None else requests.Session())
+        self._deadline = float(call_deadline)
+        self._max_bytes = int(max_response_bytes)
         self._max_retry_after = max_retry_after
         self._max_attempts = max_attempts
         self._sleep = sleep
@@ -192,6 +214,8 @@ class SigrcClient:
             orgao=settings.sigrc_orgao,
             connect_timeout=settings.sigrc_connect_timeout,
             read_timeout=settings.sigrc_read_timeout,
+            call_deadline=settings.sigrc_call_deadline,
+            max_response_bytes=settings.sigrc_max_response_bytes,
         )
 
     def __repr__(self) -> str:
@@ -223,11 +247,23 @@ class SigrcClient:
         """
         if apos < 0 or not 1 <= limite <= MAX_PAGE_SIZE:
             raise ValueError(f"apos must be >= 0 and limite within 1..{MAX_PAGE_SIZE}")
-        params: dict[str, Any] = {"apos": apos, "limite": limite}
-        if self.orgao:
-            params["orgao"] = self.orgao
-        response = self._call("GET", "/v1/eventos", params=params, subject="the event feed")
-        return parsing.parse_event_page(self._json(response, "GET /v1/eventos"))
+        while True:
+            params: dict[str, Any] = {"apos": apos, "limite": limite}
+            if self.orgao:
+                params["orgao"] = self.orgao
+            try:
+                response = self._call("GET", "/v1/eventos", params=params, subject="the event feed")
+            except _TooLarge as exc:
+                if limite == 1:
+                    raise errors.SigrcInvalidResponse(
+                        f"{exc} even for a single event (apos={apos}): raise "
+                        "SEI_BRIDGE_SIGRC_MAX_RESPONSE_BYTES or report it to the SIGRC team",
+                        path="eventos",
+                    ) from None
+                limite = max(1, limite // 2)
+                log.warning("%s; asking again for %d event(s)", exc, limite)
+                continue
+            return parsing.parse_event_page(self._json(response, "GET /v1/eventos"))
 
     def get_solicitacao(self, protocolo: str) -> models.Solicitacao:
         """The current full state of one request, with every interaction."""
@@ -298,11 +334,13 @@ class SigrcClient:
 
         @contextlib.contextmanager
         def source() -> Iterator[Iterator[bytes]]:
-            response = self._call("GET", path, subject=subject, stream=True, accept="*/*")
-            try:
-                yield self._chunks(response, subject)
-            finally:
-                response.close()
+            # one deadline for the whole download, not only until its headers
+            with bounded_http.bounded(self._deadline) as deadline:
+                response = self._call("GET", path, subject=subject, stream=True, accept="*/*")
+                try:
+                    yield self._chunks(response, subject, deadline)
+                finally:
+                    response.close()
 
         return attachments.download(source, anexo, dest_dir, protocolo=protocolo)
 
@@ -384,45 +422,92 @@ class SigrcClient:
     ) -> requests.Response:
         where = f"{method} {_template(path)}"
         headers = {"Authorization": f"Bearer {self._token}", "Accept": accept}
-        try:
-            response = self._session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                json=json,
-                headers=headers,
-                timeout=self._timeout,
-                stream=stream,
-                # never followed: the contract has none, requests would resend a PUT's body to
-                # wherever a Location points, and a 2xx from there is no record in SIGRC
-                allow_redirects=False,
+        with bounded_http.bounded(self._deadline) as deadline:
+            try:
+                response = self._session.request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    json=json,
+                    headers=headers,
+                    timeout=self._timeout,
+                    # always streamed: a body is read only under the size cap
+                    stream=True,
+                    # never followed: the contract has none, requests would resend a PUT's
+                    # body to wherever a Location points, and a 2xx from there is no record
+                    allow_redirects=False,
+                )
+            except requests.exceptions.RequestException as exc:
+                raise self._unavailable(exc, where, deadline) from exc
+            log.debug("SIGRC %s → %d", where, response.status_code)
+            status = response.status_code
+            if 200 <= status < 300:
+                if stream:
+                    return response  # the caller reads it under its own deadline
+                try:
+                    response._content = bounded_http.read_body(
+                        response, limit=self._max_bytes, deadline=deadline
+                    )
+                except bounded_http.ResponseTooLarge as exc:
+                    raise _TooLarge(
+                        f"SIGRC's answer to {where} is larger than the {exc.limit} bytes "
+                        "allowed (SEI_BRIDGE_SIGRC_MAX_RESPONSE_BYTES)",
+                        path="body",
+                    ) from None
+                except (
+                    requests.exceptions.RequestException,
+                    bounded_http.CallDeadlineExceeded,
+                ) as exc:
+                    raise self._unavailable(exc, where, deadline) from exc
+                finally:
+                    response.close()
+                return response
+            try:
+                # only the start of an error answer is worth reading (its one-line erro)
+                response._content = bounded_http.read_body(
+                    response, limit=_ERROR_BODY_MAX, deadline=deadline
+                )
+            except (
+                requests.exceptions.RequestException,
+                bounded_http.ResponseTooLarge,
+                bounded_http.CallDeadlineExceeded,
+            ):
+                response._content = b""
+            try:
+                self._raise_for(response, status, where, subject)
+            finally:
+                response.close()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _unavailable(
+        self, exc: BaseException, where: str, deadline: bounded_http.CallDeadline
+    ) -> errors.SigrcError:
+        """The error for a request that failed on the network (or past its deadline)."""
+        if (
+            deadline.fired
+            or bounded_http.fired() is not None
+            or isinstance(exc, bounded_http.CallDeadlineExceeded)
+        ):
+            return errors.SigrcUnavailable(
+                f"SIGRC did not finish answering {where} within the {self._deadline:g} s call "
+                "deadline (SEI_BRIDGE_SIGRC_CALL_DEADLINE); retry later"
             )
-        except requests.exceptions.ConnectTimeout as exc:
-            raise errors.SigrcUnavailable(
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return errors.SigrcUnavailable(
                 f"SIGRC did not accept a connection within {self._timeout[0]} s ({where}); "
                 "retry later or check SEI_BRIDGE_SIGRC_URL"
-            ) from exc
-        except requests.exceptions.ReadTimeout as exc:
-            raise errors.SigrcUnavailable(
+            )
+        if isinstance(exc, requests.exceptions.ReadTimeout):
+            return errors.SigrcUnavailable(
                 f"SIGRC did not answer {where} within {self._timeout[1]} s; retry later"
-            ) from exc
-        except (requests.exceptions.InvalidURL, requests.exceptions.TooManyRedirects) as exc:
-            raise errors.SigrcEndpointError(
+            )
+        if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.TooManyRedirects):
+            return errors.SigrcEndpointError(
                 f"{where} failed ({type(exc).__name__}): check SEI_BRIDGE_SIGRC_URL"
-            ) from exc
-        except requests.exceptions.RequestException as exc:
-            raise errors.SigrcUnavailable(
-                f"cannot reach SIGRC for {where} ({type(exc).__name__}); retry later"
-            ) from exc
-        log.debug("SIGRC %s → %d", where, response.status_code)
-        status = response.status_code
-        if 200 <= status < 300:
-            return response
-        try:
-            self._raise_for(response, status, where, subject)
-        finally:
-            response.close()
-        raise AssertionError("unreachable")  # pragma: no cover
+            )
+        return errors.SigrcUnavailable(
+            f"cannot reach SIGRC for {where} ({type(exc).__name__}); retry later"
+        )
 
     def _raise_for(
         self, response: requests.Response, status: int, where: str, subject: str
@@ -436,7 +521,8 @@ class SigrcClient:
             )
         if status in (429, 503):
             retry_after = _retry_after(response)
-            message = f"SIGRC answered {status} to {where}; retry after {retry_after or '?'} s"
+            after = "?" if retry_after is None else f"{retry_after:g}"
+            message = f"SIGRC answered {status} to {where}; retry after {after} s"
             if retry_after is not None and retry_after > self._max_retry_after:
                 raise errors.SigrcUnavailable(message, retry_after=retry_after)
             raise _Overloaded(message, status=status, retry_after=retry_after)
@@ -479,18 +565,30 @@ class SigrcClient:
         finally:
             response.close()
 
-    @staticmethod
-    def _chunks(response: requests.Response, subject: str) -> Iterator[bytes]:
+    def _chunks(
+        self, response: requests.Response, subject: str, deadline: bounded_http.CallDeadline
+    ) -> Iterator[bytes]:
         try:
             yield from response.iter_content(chunk_size=attachments.CHUNK_SIZE)
         except requests.exceptions.RequestException as exc:
+            if deadline.fired or bounded_http.fired() is not None:
+                raise attachments.BodyBrokeOff(
+                    f"the download of {subject} did not finish within the {self._deadline:g} s "
+                    "call deadline (SEI_BRIDGE_SIGRC_CALL_DEADLINE)"
+                ) from exc
             if _cut_short(exc):
                 raise attachments.BodyCutShort(
                     f"the download of {subject} ended before its Content-Length"
                 ) from exc
-            raise errors.SigrcUnavailable(
-                f"the download of {subject} broke off ({type(exc).__name__}); retry later"
+            raise attachments.BodyBrokeOff(
+                f"the download of {subject} broke off ({type(exc).__name__})"
             ) from exc
+        if deadline.fired:
+            # a body delimited by the connection's close just "ends" when its socket is shut
+            raise attachments.BodyBrokeOff(
+                f"the download of {subject} did not finish within the {self._deadline:g} s "
+                "call deadline (SEI_BRIDGE_SIGRC_CALL_DEADLINE)"
+            )
 
 
 def _cut_short(exc: BaseException) -> bool:

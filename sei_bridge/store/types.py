@@ -390,9 +390,8 @@ def reason_code(reason: str | None) -> str:
 
 
 def _cause(reason: str | None) -> str:
-    text = (reason or "").split(_FIX_SEPARATOR, 1)[0]
-    match = _REASON_CODE.match(text)
-    return text[match.end() :].strip() if match else text
+    """The reason without its fix (shown once per group)."""
+    return (reason or "").split(_FIX_SEPARATOR, 1)[0].strip()
 
 
 def _fix(reason: str | None) -> str:

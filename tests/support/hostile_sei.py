@@ -4,20 +4,24 @@ The SEI sandbox is faithful to SEI; this one is not. It plays what a broken or m
 endpoint could send — a megabyte-long fault echoing a CPF and credentials, an answer with a
 DOCTYPE and entities — so the client's translation of it can be proven over a real socket.
 
-``HostileSei(answers)``: each POST gets the next ``(status, body)`` of ``answers``; the last
-one repeats. ``calls`` counts the POSTs (operation names in ``operations``).
+``HostileSei(answers)``: each POST gets the next answer of ``answers`` — a ``(status, body)``,
+a :class:`Drip` (the answer trickled a byte at a time) or a :class:`Huge` (a body of any size,
+generated as it is sent) —; the last one repeats. ``calls`` counts the POSTs (operation names
+in ``operations``); ``bytes_sent`` counts what was written of :class:`Huge` bodies.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from xml.sax.saxutils import escape
 
-__all__ = ["DTD_ANSWER", "ENTITY_ANSWER", "HostileSei", "fault_envelope"]
+__all__ = ["DTD_ANSWER", "ENTITY_ANSWER", "Drip", "HostileSei", "Huge", "fault_envelope"]
 
 _ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -56,18 +60,46 @@ def fault_envelope(faultstring: str, kind: str | None = "INFRA_VALIDACAO") -> by
     return _ENVELOPE.format(body=body).encode("utf-8")
 
 
+@dataclass(frozen=True)
+class Drip:
+    """``body`` with ``status``, one byte every ``every`` seconds; ``whole``: the status line and
+    the headers too (the client waits for its answer's headers), else only the body."""
+
+    status: int
+    body: bytes
+    every: float = 1.0
+    whole: bool = False
+
+
+@dataclass(frozen=True)
+class Huge:
+    """``size`` bytes of body (an envelope opening, then filler), generated while sent;
+    ``declared``: with its Content-Length, else delimited by closing the connection."""
+
+    size: int
+    status: int = 200
+    declared: bool = True
+
+
+_HUGE_OPENING = _ENVELOPE.split("{body}")[0].encode() + b"<ns1:listarUnidadesResponse>"
+_MIB = 1024 * 1024
+
+Answer = tuple[int, bytes] | Drip | Huge
+
+
 _OPERATION = re.compile(rb"<(?:[\w-]+:)?(\w+)[\s>/]")
 
 
 class HostileSei:
     """The server, on a free loopback port while in its ``with`` block."""
 
-    def __init__(self, answers: Sequence[tuple[int, bytes]]) -> None:
+    def __init__(self, answers: Sequence[Answer]) -> None:
         if not answers:
             raise ValueError("give at least one answer")
         self._answers = list(answers)
         self._lock = threading.Lock()
         self.operations: list[str] = []
+        self.bytes_sent = 0
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -76,12 +108,57 @@ class HostileSei:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = self.rfile.read(length)
-                status, body = owner._next(request)
+                answer = owner._next(request)
+                try:
+                    if isinstance(answer, Drip):
+                        self._drip(answer)
+                    elif isinstance(answer, Huge):
+                        self._huge(answer)
+                    else:
+                        status, body = answer
+                        self._head(status, len(body))
+                        self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up: what it should do
+
+            def _head(self, status: int, length: int | None) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "text/xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
+                if length is None:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(length))
                 self.end_headers()
-                self.wfile.write(body)
+
+            def _drip(self, answer: Drip) -> None:
+                if answer.whole:
+                    head = (
+                        f"HTTP/1.1 {answer.status} OK\r\nContent-Type: text/xml; "
+                        f"charset=utf-8\r\nContent-Length: {len(answer.body)}\r\n\r\n"
+                    ).encode()
+                else:
+                    self._head(answer.status, len(answer.body))
+                    self.wfile.flush()
+                    head = b""
+                for i in range(len(head + answer.body)):
+                    self.wfile.write((head + answer.body)[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(answer.every)
+
+            def _huge(self, answer: Huge) -> None:
+                self._head(answer.status, answer.size if answer.declared else None)
+                filler = b" " * _MIB
+                left = answer.size
+                first = _HUGE_OPENING[:left]
+                self.wfile.write(first)
+                left -= len(first)
+                while left > 0:
+                    piece = filler[: min(left, _MIB)]
+                    self.wfile.write(piece)
+                    left -= len(piece)
+                    with owner._lock:
+                        owner.bytes_sent += len(piece)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -90,7 +167,7 @@ class HostileSei:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def _next(self, request: bytes) -> tuple[int, bytes]:
+    def _next(self, request: bytes) -> Answer:
         body = request.split(b"Body>", 1)[-1]
         match = _OPERATION.search(body)
         with self._lock:

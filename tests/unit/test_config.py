@@ -109,7 +109,11 @@ def test_good_values_are_accepted_and_normalised(tmp_path: Path) -> None:
     assert settings.sei_chunked_upload is True
     assert (tmp_path / "a" / "b").is_dir()
     assert (tmp_path / "a" / "b").stat().st_mode & 0o777 == 0o700
-    assert config.load_settings({}) == config.Settings()
+    defaults = config.load_settings({})
+    assert defaults.database_url == f"sqlite:///{Path.cwd() / 'sei-bridge.db'}"
+    assert defaults.work_dir == str(Path.cwd() / ".sei-bridge")
+    unchanged = dataclasses.replace(defaults, database_url="sqlite:///sei-bridge.db")
+    assert dataclasses.replace(unchanged, work_dir=".sei-bridge") == config.Settings()
 
 
 def test_every_default_passes_its_own_rule() -> None:
