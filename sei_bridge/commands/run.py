@@ -135,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     from sei_bridge import app, mapping, scheduler
     from sei_bridge.ops import health
     from sei_bridge.ops.server import OpsServer
-    from sei_bridge.reconcile import Reconciler
+    from sei_bridge.reconcile import DEFAULT_BUDGET, Budget, Reconciler, publish
+    from sei_bridge.reports import reconciliation as render
 
     settings = _common.settings_from(args, metrics_port=args.metrics_port)
     specs = scheduler.load_schedule(args.schedule)
@@ -157,19 +158,30 @@ def run(args: argparse.Namespace) -> int:
         def reconcile(options: Mapping[str, Any]) -> None:
             days = float(options.get("since_days", 7))
             since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+            budget = Budget(
+                max_pages=int(options.get("max_pages", DEFAULT_BUDGET.max_pages)),
+                max_seconds=float(options.get("max_seconds", DEFAULT_BUDGET.max_seconds)),
+                max_findings=int(options.get("max_findings", DEFAULT_BUDGET.max_findings)),
+            )
             report = Reconciler(
                 store=rt.store,
                 sigrc=rt.sigrc,
                 sei=rt.sei,
                 mappings=rt.mappings,
                 orgao=settings.sigrc_orgao,
+                budget=budget,
             ).run(since=since)
+            publish(report)
             folder = Path(str(options.get("report_dir", "reports")))
             folder.mkdir(parents=True, exist_ok=True)
-            name = f"reconcile-{report.generated_at:%Y%m%dT%H%M%SZ}.txt"
-            (folder / name).write_text(report.to_text(), encoding="utf-8")
+            stem = f"reconcile-{report.generated_at:%Y%m%dT%H%M%SZ}"
+            (folder / f"{stem}.txt").write_text(render.to_text(report), encoding="utf-8")
+            (folder / f"{stem}.html").write_text(render.to_html(report), encoding="utf-8")
             log.info(
-                "reconcile: %d checked, %d findings", report.requests_checked, len(report.findings)
+                "reconcile: %d checked, %d findings%s",
+                report.requests_checked,
+                report.findings_total,
+                "" if report.complete else " (incomplete)",
             )
 
         def poll(options: Mapping[str, Any]) -> None:

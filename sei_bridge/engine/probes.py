@@ -28,7 +28,15 @@ from sei_bridge import documents, mapping
 from sei_bridge.engine import executors, outcomes, payloads, planner, ports
 from sei_bridge.store.types import Action, ActionKind
 
-__all__ = ["DOCUMENT_TAREFAS", "Absent", "Found", "ProbeResult", "Prober", "Undecided"]
+__all__ = [
+    "DOCUMENT_TAREFAS",
+    "Absent",
+    "Found",
+    "ProbeResult",
+    "Prober",
+    "Undecided",
+    "serie_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +68,8 @@ class Undecided:
 ProbeResult = Found | Absent | Undecided
 
 
-def _serie(m: mapping.ServicoMapping, kind: ActionKind) -> str:
+def serie_of(m: mapping.ServicoMapping, kind: ActionKind) -> str:
+    """The série of the documents of ``kind`` (probes and reconciliation find them by it)."""
     return {
         ActionKind.ANEXO: m.series.anexo,
         ActionKind.SOLICITACAO_DOC: m.series.solicitacao,
@@ -150,7 +159,7 @@ class Prober:
         ref = ledger.process(m.unidade)
         if ref is None:
             return Undecided({"why": "the request's OPEN action is not DONE with a process"})
-        serie = _serie(m, action.kind)
+        serie = serie_of(m, action.kind)
         descricao = str(action.payload.get("descricao", ""))
         known = ledger.known_documents()
         andamentos = self.sei.listar_andamentos(

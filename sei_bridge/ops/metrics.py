@@ -25,6 +25,9 @@ __all__ = [
     "POLL_LOCK_SINCE",
     "QUARANTINE",
     "READY",
+    "RECONCILE_COMPLETE",
+    "RECONCILE_FINDINGS",
+    "RECONCILE_LAST_RUN",
     "SEI_CALLS",
     "SEI_CALL_SECONDS",
     "SIGRC_AUTH_FAILING",
@@ -77,6 +80,17 @@ POLL_LOCK_HELD = Gauge(
 POLL_LOCK_SINCE = Gauge(
     "sei_bridge_poll_lock_since_timestamp_seconds",
     "Since when this worker holds the poller lock (POSIX time; 0 when it does not)",
+)
+
+RECONCILE_FINDINGS = Gauge(
+    "sei_bridge_reconcile_findings", "Findings of the last reconciliation run, by kind", ["kind"]
+)
+RECONCILE_LAST_RUN = Gauge(
+    "sei_bridge_reconcile_last_run_timestamp_seconds", "When the last reconciliation run ended"
+)
+RECONCILE_COMPLETE = Gauge(
+    "sei_bridge_reconcile_complete",
+    "1 when the last reconciliation run read everything (no budget reached, nothing unread)",
 )
 
 # Read from the store when /metrics is scraped (every worker of a database reports the same

@@ -289,20 +289,39 @@ class SigrcClient:
             )
         pagina = 1
         while True:
-            params = {
-                "orgao": sigla,
-                "atualizadas_desde": atualizadas_desde.isoformat(),
-                "pagina": pagina,
-                "limite": MAX_PAGE_SIZE,
-            }
-            response = self._call("GET", "/v1/solicitacoes", params=params, subject="the list")
-            resumos, _, total = parsing.parse_solicitacoes_page(
-                self._json(response, "GET /v1/solicitacoes")
+            page = self.solicitacoes_page(
+                atualizadas_desde=atualizadas_desde, pagina=pagina, orgao=sigla
             )
-            yield from resumos
-            if pagina >= total or not resumos:
+            yield from page.resumos
+            if pagina >= page.total_paginas or not page.resumos:
                 return
             pagina += 1
+
+    def solicitacoes_page(
+        self, *, atualizadas_desde: dt.datetime, pagina: int, orgao: str | None = None
+    ) -> models.SolicitacoesPage:
+        """Page ``pagina`` of :meth:`list_solicitacoes`, for a reader that keeps its own budget
+        of pages (SIGRC's ``total_paginas`` is what it announces, not a promise)."""
+        if atualizadas_desde.tzinfo is None:
+            raise ValueError("atualizadas_desde must be timezone-aware")
+        if pagina < 1:
+            raise ValueError("pagina must be >= 1")
+        sigla = orgao or self.orgao
+        if not sigla:
+            raise errors.ConfigurationError(
+                "listing SIGRC requests needs an órgão: set SEI_BRIDGE_SIGRC_ORGAO"
+            )
+        params = {
+            "orgao": sigla,
+            "atualizadas_desde": atualizadas_desde.isoformat(),
+            "pagina": pagina,
+            "limite": MAX_PAGE_SIZE,
+        }
+        response = self._call("GET", "/v1/solicitacoes", params=params, subject="the list")
+        resumos, _, total = parsing.parse_solicitacoes_page(
+            self._json(response, "GET /v1/solicitacoes")
+        )
+        return models.SolicitacoesPage(resumos, pagina, total)
 
     def download_anexo(self, protocolo: str, anexo: models.Anexo, dest_dir: Path) -> Path:
         """Download one attachment into ``dest_dir``, verified against its size and sha256.

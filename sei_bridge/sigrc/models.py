@@ -29,6 +29,7 @@ __all__ = [
     "Situacao",
     "Solicitacao",
     "SolicitacaoResumo",
+    "SolicitacoesPage",
     "TipoEvento",
     "UnknownEvent",
 ]
@@ -219,6 +220,16 @@ class SolicitacaoResumo:
     quantidade_interacoes: int
     atualizada_em: dt.datetime
     processo_sei: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SolicitacoesPage:
+    """One page of ``GET /v1/solicitacoes``."""
+
+    resumos: tuple[SolicitacaoResumo, ...]
+    pagina: int
+    #: as SIGRC announces it (a reader keeps its own budget of pages)
+    total_paginas: int
 
 
 @dataclass(frozen=True, slots=True)

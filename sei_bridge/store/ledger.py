@@ -223,40 +223,8 @@ def plan_event(
         values["servico_codigo"] = request.servico_codigo
     if request.closures is not None:
         values["closures"] = request.closures
-    planned: list[Action] = []
+    planned = _insert_actions(conn, protocolo, current.next_seq, actions, event_id, now)
     if actions:
-        # seqs are taken under the request lock; a duplicate leaves a gap, which is harmless
-        # (only the order matters)
-        rows = [
-            {
-                "protocolo": protocolo,
-                "kind": new.kind,
-                "source_id": new.source_id,
-                "seq": current.next_seq + i,
-                "state": ActionState.PENDING,
-                "is_head": False,
-                "blocking": new.blocking,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "payload": dict(new.payload),
-                "result": {},
-                "evidence": None,
-                "event_id": event_id,
-                "created_at": now,
-                "updated_at": now,
-                "state_since": now,
-            }
-            for i, new in enumerate(actions)
-        ]
-        stmt = (
-            insert_for(conn, _A)
-            .on_conflict_do_nothing(index_elements=[_A.c.protocolo, _A.c.kind, _A.c.source_id])
-            .returning(*_A.c)
-        )
-        planned = sorted(
-            (Action.from_row(r) for r in conn.execute(stmt, rows).mappings()),
-            key=lambda a: a.seq,
-        )
         values["next_seq"] = current.next_seq + len(actions)
     conn.execute(sa.update(_S).where(_S.c.protocolo == protocolo).values(**values))
     conn.execute(
@@ -285,6 +253,99 @@ def plan_event(
         at=now,
     )
     return planned
+
+
+def _insert_actions(
+    conn: Connection,
+    protocolo: str,
+    next_seq: int,
+    actions: Sequence[NewAction],
+    event_id: int | None,
+    now: dt.datetime,
+) -> list[Action]:
+    """Insert ``actions`` from seq ``next_seq`` on (the request locked by the caller), ignoring
+    natural keys already present; the actions inserted, by seq."""
+    if not actions:
+        return []
+    # seqs are taken under the request lock; a duplicate leaves a gap, which is harmless
+    # (only the order matters)
+    rows = [
+        {
+            "protocolo": protocolo,
+            "kind": new.kind,
+            "source_id": new.source_id,
+            "seq": next_seq + i,
+            "state": ActionState.PENDING,
+            "is_head": False,
+            "blocking": new.blocking,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "payload": dict(new.payload),
+            "result": {},
+            "evidence": None,
+            "event_id": event_id,
+            "created_at": now,
+            "updated_at": now,
+            "state_since": now,
+        }
+        for i, new in enumerate(actions)
+    ]
+    stmt = (
+        insert_for(conn, _A)
+        .on_conflict_do_nothing(index_elements=[_A.c.protocolo, _A.c.kind, _A.c.source_id])
+        .returning(*_A.c)
+    )
+    return sorted(
+        (Action.from_row(r) for r in conn.execute(stmt, rows).mappings()),
+        key=lambda a: a.seq,
+    )
+
+
+def enqueue_repairs(
+    conn: Connection,
+    protocolo: str,
+    *,
+    servico_codigo: str,
+    actions: Sequence[NewAction],
+    now: dt.datetime,
+    actor: str,
+) -> list[Action]:
+    """Add repair actions (reconciliation's ``--fix``) after the request's last, creating the
+    request row if the ledger never saw it; natural keys already present are ignored, so a
+    repeated repair is enqueued once. Returns the actions inserted."""
+    inbox.ensure_request(
+        conn,
+        protocolo,
+        servico_codigo=servico_codigo,
+        state=RequestState.ACTIVE,
+        reason=None,
+        now=now,
+    )
+    current = lock_request(conn, protocolo)
+    assert current is not None  # just ensured, and rows are never deleted
+    added = _insert_actions(conn, protocolo, current.next_seq, actions, None, now)
+    values: dict[str, Any] = {"next_seq": current.next_seq + len(actions), "updated_at": now}
+    if not current.servico_codigo:
+        values["servico_codigo"] = servico_codigo
+    conn.execute(sa.update(_S).where(_S.c.protocolo == protocolo).values(**values))
+    refresh_head(conn, protocolo)
+    if added:
+        audit_log.append(
+            conn,
+            [
+                audit.AuditRecord(
+                    actor=actor,
+                    subject=protocolo,
+                    event="reconcile.repair_enqueued",
+                    details={
+                        "actions": [_action_summary(a) for a in added],
+                        "duplicates_ignored": len(actions) - len(added),
+                    },
+                )
+            ],
+            at=now,
+        )
+    return added
 
 
 def _leased(

@@ -193,6 +193,28 @@ class Store:
                 conn, event_id, request=request, actions=actions, now=now, actor=actor
             )
 
+    def enqueue_repairs(
+        self,
+        protocolo: str,
+        *,
+        servico_codigo: str,
+        actions: Sequence[NewAction],
+        actor: str = "reconcile",
+    ) -> list[Action]:
+        """In one transaction: add reconciliation's repair ``actions`` after the request's
+        existing ones (creating the request row if needed; a natural key already present is
+        ignored, so repeating a repair enqueues it once). Returns the actions inserted."""
+        now = self._now()
+        with self._db.write("enqueuing repairs") as conn:
+            return ledger.enqueue_repairs(
+                conn,
+                protocolo,
+                servico_codigo=servico_codigo,
+                actions=actions,
+                now=now,
+                actor=actor,
+            )
+
     def quarantine_event(
         self, event_id: int, reason: str, *, protocolo: str | None = None, actor: str = "planner"
     ) -> None:

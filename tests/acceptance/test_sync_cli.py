@@ -5,6 +5,8 @@ exactly the state SIGRC's events call for; then the auditors' and operators' com
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -141,11 +143,17 @@ def test_sync_until_idle_under_faults_reaches_the_exact_end_state(
     assert "Traceback" not in reconcile.stderr, reconcile.stderr
     data = json.loads(reconcile.stdout)
     findings = data["findings"]
-    assert data["requests_checked"] == len(expected.processes)
+    # every mapped request, and the unmapped ones sei-bridge quarantined
+    assert data["requests_checked"] >= len(expected.processes)
+    assert data["complete"] is True and data["findings_total"] == len(findings)
     assert [f for f in findings if not _explained(f, status)] == []
     # the refused PNGs are reported to the auditors, request by request
     refused = {q["protocolo"] for q in status["quarantine"] if q["kind"] == "ANEXO"}
-    assert {f["protocolo"] for f in findings if f["code"] == "quarantined"} == refused
+    assert {
+        f["protocolo"]
+        for f in findings
+        if f["kind"] == "quarantined" and f["detail"].startswith("action ")
+    } == refused
     assert reconcile.returncode == (1 if findings else 0)
     assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["findings"] == (
         findings
@@ -162,21 +170,44 @@ def test_sync_until_idle_under_faults_reaches_the_exact_end_state(
     )
     assert after == before
 
+    # the auditors' other formats, one protocolo, and --fix, as an operator runs them
+    page = tmp_path / "report.html"
+    as_csv = bridge.run("reconcile", "--csv", "--since-days", "3650", "--html", str(page))
+    assert as_csv.returncode == reconcile.returncode, as_csv.stderr[-3000:]
+    rows = list(csv.reader(io.StringIO(as_csv.stdout)))
+    assert rows[0][:2] == ["kind", "protocolo"] and len(rows) == len(findings) + 1
+    html_text = page.read_text(encoding="utf-8")
+    assert "<script" not in html_text and html_text.index('id="totals"') < html_text.index(
+        'id="all"'
+    )
+    one = sorted(expected.processes)[0]
+    single = bridge.run("reconcile", "--json", "--protocolo", one)
+    assert single.returncode in (0, 1), single.stderr[-3000:]
+    assert json.loads(single.stdout)["requests_checked"] == 1
+    fixed = bridge.run("reconcile", "--fix", "--json", "--since-days", "3650")
+    assert fixed.returncode == reconcile.returncode, fixed.stderr[-3000:]
+    fixable = [f for f in findings if f["fixable"]]
+    assert (json.loads(fixed.stdout)["repairs_enqueued"] > 0) == bool(fixable)
+    assert bridge.run("sync", "--until-idle", "--json").returncode == 0
+    later = json.loads(bridge.run("reconcile", "--json", "--since-days", "3650").stdout)
+    assert [f for f in later["findings"] if f["fixable"]] == []
+
 
 def _calls(sei: RunningSandbox) -> int:
     return sum(sei.state.counters().calls.values())
 
 
 def _explained(finding: dict[str, Any], status: dict[str, Any]) -> bool:
-    """A reconciliation finding the quarantine explains: a quarantined action of the request
-    (a refused attachment), or fewer interactions in SEI than in SIGRC while one of its
-    interaction events waits in quarantine (malformed in the feed)."""
+    """A reconciliation finding the traffic explains: an item the quarantine holds (a refused
+    attachment, an unmapped request, a malformed event), an interaction missing in SEI while its
+    event waits in quarantine (malformed in the feed, nothing later brought it back), or an open
+    request past its deadline (the generated requests are months old)."""
     entries = [q for q in status["quarantine"] if q["protocolo"] == finding["protocolo"]]
-    if finding["code"] == "quarantined":
-        return any(q["what"] == "action" for q in entries)
-    if finding["code"] == "interactions_behind":
+    if finding["kind"] == "quarantined":
+        return bool(entries)
+    if finding["kind"] == "interaction_missing":
         return any(q["what"] == "event" and q["kind"] == "solicitacao.interacao" for q in entries)
-    return False
+    return bool(finding["kind"] == "overdue_without_finalization")
 
 
 def test_mappings_check_against_the_sandbox(

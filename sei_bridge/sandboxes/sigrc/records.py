@@ -124,6 +124,8 @@ class RequestRecord:
     link_acesso: str | None = None
     puts: list[ProcessoSeiPut] = field(default_factory=list)
     hard_cases: frozenset[HardCase] = frozenset()
+    #: a deadline set by hand (``SimulatorState.amend_request``), ``...`` for the registrada's
+    prazo_em: dt.datetime | object | None = ...
 
     def apply(self, meta: EventMeta, sequencia: int) -> None:
         """Take the effect of an event just written."""
@@ -178,6 +180,9 @@ class RequestRecord:
         solicitacao["interacoes"] = interacoes
         solicitacao["encerramento"] = encerramento if self.situacao in CLOSED else None
         solicitacao["processo_sei"] = self.processo_sei
+        if self.prazo_em is not ...:
+            prazo = self.prazo_em
+            solicitacao["prazo_em"] = prazo.isoformat() if isinstance(prazo, dt.datetime) else None
         return solicitacao
 
     def record_put(self, at: float, numero_processo: str, link_acesso: str | None) -> int:

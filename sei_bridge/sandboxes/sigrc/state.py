@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import json
+import math
 import random
 import threading
 from collections import Counter, deque
@@ -207,15 +208,24 @@ class SimulatorState:
         return count
 
     def add_request(
-        self, request: GeneratedRequest, *, delay: float | None = None
+        self,
+        request: GeneratedRequest,
+        *,
+        delay: float | None = None,
+        lost: Iterable[int] = (),
     ) -> list[WrittenEvent]:
         """Write every event of ``request`` now, in order (``delay``: commit lag of each, or
-        None for the configured random lag)."""
+        None for the configured random lag). The events at the positions in ``lost`` are in
+        SIGRC's records (its list and snapshots show their effect) but the feed never serves
+        them: a lost event, for reconciliation to find."""
+        gone = set(lost)
         with self._lock:
             self._hard_cases[request.protocolo] = request.hard_cases
             return [
-                self._write(self._pending_of(e.payload, e.intact, e.files), delay=delay)
-                for e in request.events
+                self._write(
+                    self._pending_of(e.payload, e.intact, e.files), delay=delay, lost=k in gone
+                )
+                for k, e in enumerate(request.events)
             ]
 
     def write_event(
@@ -225,14 +235,16 @@ class SimulatorState:
         delay: float | None = None,
         orgao: str | None = None,
         intact: Mapping[str, Any] | None = None,
+        lost: bool = False,
     ) -> WrittenEvent:
         """Write any dict as the next event (it may be malformed on purpose; a ``sequencia``
         in it is replaced). ``orgao`` files it under an órgão when the event does not say;
-        ``intact`` is the well-formed version SIGRC's records hold, if ``raw`` is broken."""
+        ``intact`` is the well-formed version SIGRC's records hold, if ``raw`` is broken;
+        ``lost``: SIGRC's records take its effect but the feed never serves it."""
         payload = {k: v for k, v in raw.items() if k != "sequencia"}
         pending = self._pending_of(payload, intact, ())
         with self._lock:
-            return self._write(pending, delay=delay, orgao=orgao)
+            return self._write(pending, delay=delay, orgao=orgao, lost=lost)
 
     def add_attachment(
         self,
@@ -273,6 +285,7 @@ class SimulatorState:
         orgao: str | None = None,
         written_at: float | None = None,
         duplicate_of: int | None = None,
+        lost: bool = False,
     ) -> WrittenEvent:
         if delay is not None and not 0 <= delay <= self.config.lag_seconds:
             raise ValueError(
@@ -291,7 +304,8 @@ class SimulatorState:
             protocolo=protocolo,
             orgao=orgao,
             written_at=at,
-            visible_at=at + (self._lag() if delay is None else delay),
+            # a lost event is never visible: the feed skips it like one not committed yet
+            visible_at=math.inf if lost else at + (self._lag() if delay is None else delay),
             duplicate_of=duplicate_of,
             body=_with_sequencia(sequencia, pending.template),
             intact=pending.intact,
@@ -479,6 +493,28 @@ class SimulatorState:
             if record is None or not record.registered:
                 return 404
             return record.record_put(self.clock(), numero_processo, link_acesso)
+
+    def amend_request(
+        self,
+        protocolo: str,
+        *,
+        processo_sei: str | object | None = ...,
+        prazo_em: dt.datetime | object | None = ...,
+    ) -> None:
+        """Change SIGRC's record of a request by hand, without an event (an attendant
+        correcting the SEI number, a unit moving the deadline): the list and the snapshot show
+        it, the feed does not. ``...`` leaves a field as it is."""
+        with self._lock:
+            self._catch_up(self.clock())
+            record = self._records.get(protocolo)
+            if record is None or not record.registered:
+                raise KeyError(f"no registered request {protocolo}")
+            if processo_sei is not ...:
+                assert processo_sei is None or isinstance(processo_sei, str)
+                record.processo_sei = processo_sei
+            if prazo_em is not ...:
+                assert prazo_em is None or isinstance(prazo_em, dt.datetime)
+                record.prazo_em = prazo_em
 
     # --- inspection ------------------------------------------------------------------------
 

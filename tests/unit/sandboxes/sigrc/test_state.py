@@ -343,3 +343,45 @@ def test_attachments_are_cut_short_the_given_number_of_fetches_or_until_told() -
     assert all(fetch().short for _ in range(5))  # type: ignore[union-attr]
     state.cut_attachments_short(0)
     assert fetch().short is False  # type: ignore[union-attr]
+
+
+def test_a_lost_event_is_in_sigrcs_records_but_never_served() -> None:
+    clock = ManualClock()
+    state = _state(clock)
+    request = next(
+        r
+        for r in gen.generate_traffic(5, 200, CLEAN)
+        if r.closure_count == 1 and r.events[-1].tipo.endswith("finalizada")
+    )
+    written = state.add_request(request, delay=0.0, lost=[len(request.events) - 1])
+    clock.advance(3600.0)
+    assert _sequences(state, limite=500) == [e.sequencia for e in written[:-1]]
+    snapshot = state.snapshot(request.protocolo)
+    assert snapshot is not None
+    assert snapshot["encerramento"] == request.events[-1].payload["encerramento"]
+    [summary], _ = state.summaries(orgao=request.orgao_sigla, since=SINCE_EVER)
+    assert summary["situacao"] in {"FINALIZADA", "INDEFERIDA", "CANCELADA"}
+    lone = state.write_event(_request(seed=2).events[0].payload, lost=True)
+    assert lone.sequencia not in _sequences(state, limite=500)
+
+
+def test_a_request_amended_by_hand_shows_it_in_the_list_and_snapshot_only() -> None:
+    state = _state(ManualClock())
+    request = _request()
+    state.add_request(request, delay=0.0)
+    served = _sequences(state)
+    prazo = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)
+    state.amend_request(request.protocolo, processo_sei="6017.2026/0000001-1", prazo_em=prazo)
+    snapshot = state.snapshot(request.protocolo)
+    assert snapshot is not None
+    assert snapshot["processo_sei"] == "6017.2026/0000001-1"
+    assert dt.datetime.fromisoformat(snapshot["prazo_em"]) == prazo
+    [summary], _ = state.summaries(orgao=request.orgao_sigla, since=SINCE_EVER)
+    assert summary["processo_sei"] == "6017.2026/0000001-1"
+    assert _sequences(state) == served  # no event
+    state.amend_request(request.protocolo, prazo_em=None)
+    snapshot = state.snapshot(request.protocolo)
+    assert snapshot is not None and snapshot["prazo_em"] is None
+    assert snapshot["processo_sei"] == "6017.2026/0000001-1"  # ... leaves it as it was
+    with pytest.raises(KeyError):
+        state.amend_request("no-such", prazo_em=None)

@@ -1,0 +1,1 @@
+"""Reports for auditors and units, rendered from the reports' own dataclasses."""
