@@ -310,13 +310,20 @@ def read_body(response: requests.Response, *, limit: int, deadline: CallDeadline
     # one leaves the allocator with large holes (measured: 255 MiB peak for a 32 MiB cap)
     chunks: list[bytes] = []
     size = 0
+    body = response.iter_content(chunk_size=CHUNK_SIZE)
     try:
-        for chunk in response.iter_content(chunk_size=CHUNK_SIZE):
+        for chunk in body:
             size += len(chunk)
             if size > limit:
                 chunks.clear()
                 raise ResponseTooLarge(limit)
             chunks.append(chunk)
+    except ResponseTooLarge:
+        # the rest is never read: close the generator and the connection under it, or the
+        # socket stays open (the suspended generator keeps it) with the server still sending
+        body.close()
+        response.raw.close()
+        raise
     except requests.RequestException as exc:
         passed = fired() or (deadline if deadline.fired else None)
         if passed is not None:

@@ -61,6 +61,9 @@ class HostileServer:
         self.queries: dict[str, list[str]] = {}
         #: bytes of generated (``size``) bodies written
         self.bytes_sent = 0
+        #: requests whose answer the server is done with (written whole, or the client left)
+        self.answered = 0
+        self._done = threading.Condition(self._lock)
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -111,6 +114,17 @@ class HostileServer:
             self._body(handler, answer)
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True  # the client gave up: what it should do
+        finally:
+            with self._done:
+                self.answered += 1
+                self._done.notify_all()
+
+    def wait_answered(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until the server is done with ``count`` answers (a client that gave up is
+        noticed when the server's next write fails)."""
+        with self._done:
+            if not self._done.wait_for(lambda: self.answered >= count, timeout):
+                raise AssertionError(f"the server finished {self.answered} of {count} answers")
 
     def _body(self, handler: http.server.BaseHTTPRequestHandler, answer: Answer) -> None:
         if answer.size is not None:
