@@ -284,7 +284,16 @@ def test_a_running_daemon_picks_up_changed_mappings_and_keeps_them_when_broken(
     wait_until(
         lambda: "mappings not reloaded" in daemon.log.read_text(), timeout=30, what="the refusal"
     )
-    time.sleep(3)  # several planning rounds: still one line
+    # several planning rounds later (each checks the folder first): still one line
+    rounds: list[float] = []
+
+    def planned_again() -> bool:
+        at = daemon.metric("sei_bridge_last_success_timestamp_seconds", step="plan")
+        if at is not None and at not in rounds:
+            rounds.append(at)
+        return len(rounds) >= 3
+
+    wait_until(planned_again, timeout=30, what="three more planning rounds")
     assert daemon.log.read_text().count("mappings not reloaded") == 1
     assert daemon.metric("sei_bridge_mappings_info", version=version) == 1
 
