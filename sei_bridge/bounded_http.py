@@ -32,7 +32,7 @@ import math
 import socket
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -218,6 +218,18 @@ def fired() -> CallDeadline | None:
         if deadline.fired:
             return deadline
     return None
+
+
+def send(request: Callable[[], requests.Response]) -> requests.Response:
+    """``request()``; one that failed because a call deadline fired raises that deadline's
+    error instead of requests' (which only says the connection broke)."""
+    try:
+        return request()
+    except requests.RequestException as exc:
+        passed = fired()
+        if passed is not None:
+            raise passed.exceeded() from exc
+        raise
 
 
 class _BoundedConnectionMixin:

@@ -123,13 +123,9 @@ class SeiTransport(zeep.transports.Transport):
         # Same as zeep's, minus its debug log line (the URL may carry a query we do not echo),
         # bounded like every call.
         with bounded_http.bounded(self.call_deadline) as deadline:
-            try:
-                response = self.session.get(url, timeout=self.load_timeout, stream=True)
-            except requests.RequestException as exc:
-                passed = bounded_http.fired()
-                if passed is not None:
-                    raise passed.exceeded() from exc
-                raise
+            response = bounded_http.send(
+                lambda: self.session.get(url, timeout=self.load_timeout, stream=True)
+            )
             try:
                 response.raise_for_status()
                 return bounded_http.read_body(
@@ -142,8 +138,8 @@ class SeiTransport(zeep.transports.Transport):
         """POST one envelope; return the response when it can be SEI's SOAP answer."""
         started = time.monotonic()
         with bounded_http.bounded(self.call_deadline) as deadline:
-            try:
-                response = self.session.post(
+            response = bounded_http.send(
+                lambda: self.session.post(
                     address,
                     data=message,
                     headers=headers,
@@ -153,11 +149,7 @@ class SeiTransport(zeep.transports.Transport):
                     allow_redirects=False,
                     stream=True,
                 )
-            except requests.RequestException as exc:
-                passed = bounded_http.fired()
-                if passed is not None:
-                    raise passed.exceeded() from exc
-                raise
+            )
             try:
                 if response.status_code not in SOAP_STATUSES:
                     # Not SEI's answer (a proxy, an overloaded front end, a wrong URL): never

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -158,6 +159,14 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: st
     for needle in needles:
         assert needle in lines[0], lines[0]
     return lines[0]
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now (for the daemon's endpoint)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 #: a schedule for tests of ``sei-bridge run``: the worker's jobs every second

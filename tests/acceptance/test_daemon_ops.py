@@ -24,6 +24,7 @@ from tests.acceptance.conftest import (
     assert_end_state,
     assert_one_line_error,
     fast_schedule,
+    free_port,
     wait_exit,
     wait_until,
 )
@@ -32,13 +33,6 @@ from tests.fixtures.sigrc import SimulatorFactory
 from tests.support.db import migrated
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -60,7 +54,7 @@ def _metric(page: str, name: str, **labels: str) -> float | None:
 class Daemon:
     def __init__(self, bridge: Bridge, tmp_path: Path) -> None:
         schedule = fast_schedule(tmp_path)
-        self.port = _free_port()
+        self.port = free_port()
         bridge.env["SEI_BRIDGE_METRICS_PORT"] = str(self.port)
         self.process = bridge.start("run", "--schedule", str(schedule), log_name="daemon")
         self.log = bridge.workdir / "daemon.err"

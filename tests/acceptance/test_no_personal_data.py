@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import urllib.request
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -26,7 +25,7 @@ import pytest
 from sei_bridge.sandboxes.sei import FaultConfig, RunningSandbox
 from sei_bridge.sandboxes.sigrc import RunningSimulator
 from sei_bridge.store import Store
-from tests.acceptance.conftest import READ_TIMEOUT, Bridge, BridgeFactory, wait_until
+from tests.acceptance.conftest import READ_TIMEOUT, Bridge, BridgeFactory, free_port, wait_until
 from tests.fixtures.sei import SandboxFactory
 from tests.fixtures.sigrc import SimulatorFactory
 from tests.support.db import migrated
@@ -142,16 +141,9 @@ def sei(sei_sandbox_factory: SandboxFactory) -> RunningSandbox:
     return sandbox
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _metrics_page(bridge: Bridge) -> str:
     """The daemon's metrics page after a short run (the daemon is killed afterwards)."""
-    port = _free_port()
+    port = free_port()
     bridge.env["SEI_BRIDGE_METRICS_PORT"] = str(port)
     bridge.start("run", log_name="daemon")
     url = f"http://127.0.0.1:{port}/metrics"

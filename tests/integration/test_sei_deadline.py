@@ -76,7 +76,7 @@ def test_a_200_mb_answer_is_refused_at_the_cap_without_reading_it(declared: bool
         client = _client(sei, max_response_bytes=1 * _MIB)
         with pytest.raises(errors.SeiResponseTooLarge) as caught:
             client.listar_unidades()
-        sei.wait_answered(1)  # the server noticed that the client left
+        sei.answered.wait(1)  # the server noticed that the client left
         sent = sei.bytes_sent
     assert "larger than the 1048576 bytes allowed" in str(caught.value)
     assert "SEI_BRIDGE_SEI_MAX_RESPONSE_BYTES" in str(caught.value)

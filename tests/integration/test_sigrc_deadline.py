@@ -112,7 +112,7 @@ def test_a_huge_error_answer_is_not_read_whole(hostile: HostileServer) -> None:
     hostile.script(EVENTOS, Answer(418, size=300 * _MIB, declared=False))
     with pytest.raises(errors.SigrcError, match="HTTP 418"):
         client_of(hostile).fetch_events(apos=0)
-    hostile.wait_answered(1)
+    hostile.answered.wait(1)
     assert hostile.bytes_sent < 40 * _MIB
 
 

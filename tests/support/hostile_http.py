@@ -53,6 +53,25 @@ def json_answer(data: Any, *, status: int = 200) -> Answer:
     return Answer(status, json.dumps(data).encode("ascii"))
 
 
+class AnswerCount:
+    """How many answers a test server is done with, so that a test waits for the server (a
+    client that gave up is noticed when the server's next write fails) instead of sleeping."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.value = 0
+
+    def finished(self) -> None:
+        with self._changed:
+            self.value += 1
+            self._changed.notify_all()
+
+    def wait(self, count: int, timeout: float = 10.0) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.value >= count, timeout):
+                raise AssertionError(f"the server finished {self.value} of {count} answers")
+
+
 class HostileServer:
     def __init__(self) -> None:
         self._scripts: dict[str, list[Answer]] = {}
@@ -61,9 +80,8 @@ class HostileServer:
         self.queries: dict[str, list[str]] = {}
         #: bytes of generated (``size``) bodies written
         self.bytes_sent = 0
-        #: requests whose answer the server is done with (written whole, or the client left)
-        self.answered = 0
-        self._done = threading.Condition(self._lock)
+        #: answers the server is done with (written whole, or the client left)
+        self.answered = AnswerCount()
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -115,16 +133,7 @@ class HostileServer:
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True  # the client gave up: what it should do
         finally:
-            with self._done:
-                self.answered += 1
-                self._done.notify_all()
-
-    def wait_answered(self, count: int, timeout: float = 10.0) -> None:
-        """Wait until the server is done with ``count`` answers (a client that gave up is
-        noticed when the server's next write fails)."""
-        with self._done:
-            if not self._done.wait_for(lambda: self.answered >= count, timeout):
-                raise AssertionError(f"the server finished {self.answered} of {count} answers")
+            self.answered.finished()
 
     def _body(self, handler: http.server.BaseHTTPRequestHandler, answer: Answer) -> None:
         if answer.size is not None:

@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from xml.sax.saxutils import escape
 
+from tests.support.hostile_http import AnswerCount
+
 __all__ = ["DTD_ANSWER", "ENTITY_ANSWER", "Drip", "HostileSei", "Huge", "fault_envelope"]
 
 _ENVELOPE = (
@@ -100,9 +102,8 @@ class HostileSei:
         self._lock = threading.Lock()
         self.operations: list[str] = []
         self.bytes_sent = 0
-        #: requests whose answer the server is done with (written whole, or the client left)
-        self.answered = 0
-        self._done = threading.Condition(self._lock)
+        #: answers the server is done with (written whole, or the client left)
+        self.answered = AnswerCount()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -124,7 +125,7 @@ class HostileSei:
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True  # the client gave up: what it should do
                 finally:
-                    owner._finished()
+                    owner.answered.finished()
 
             def _head(self, status: int, length: int | None) -> None:
                 self.send_response(status)
@@ -179,18 +180,6 @@ class HostileSei:
             self.operations.append(match.group(1).decode() if match else "?")
             index = min(len(self.operations), len(self._answers)) - 1
             return self._answers[index]
-
-    def _finished(self) -> None:
-        with self._done:
-            self.answered += 1
-            self._done.notify_all()
-
-    def wait_answered(self, count: int, timeout: float = 10.0) -> None:
-        """Wait until the server is done with ``count`` answers (a client that gave up is
-        noticed when the server's next write fails)."""
-        with self._done:
-            if not self._done.wait_for(lambda: self.answered >= count, timeout):
-                raise AssertionError(f"the server finished {self.answered} of {count} answers")
 
     @property
     def calls(self) -> int:
