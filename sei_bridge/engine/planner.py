@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 from sei_bridge import documents, mapping
 from sei_bridge.engine import payloads
+from sei_bridge.sei import types
 from sei_bridge.sigrc import models
 from sei_bridge.store.types import (
     Action,
@@ -165,13 +166,13 @@ def _opening(b: _Builder, s: models.Solicitacao, m: mapping.ServicoMapping) -> N
                     interessado_sigla=who.sigla or documents.sigla_interessado(protocolo),
                     interessado_nome=who.nome or "",
                     numero_protocolo=m.numero_protocolo_for(protocolo),
-                    data_autuacao=s.aberta_em.date(),
+                    data_autuacao=types.sei_day(s.aberta_em),
                 )
             ),
         )
     )
     for anexo in s.anexos:
-        b.add(_anexo(protocolo, m, anexo, s.aberta_em.date(), None))
+        b.add(_anexo(protocolo, m, anexo, types.sei_day(s.aberta_em), None))
     registered = dataclasses.replace(s, interacoes=(), encerramento=None)
     b.add(
         NewAction(
@@ -219,7 +220,7 @@ def _interaction(
     if (ActionKind.INTERACAO_DOC, i.id_interacao) in b.keys:
         return
     for anexo in i.anexos:
-        b.add(_anexo(protocolo, m, anexo, i.ocorrida_em.date(), i.id_interacao))
+        b.add(_anexo(protocolo, m, anexo, types.sei_day(i.ocorrida_em), i.id_interacao))
     b.add(
         NewAction(
             ActionKind.INTERACAO_DOC,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import zoneinfo
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "MAX_NOME_ARQUIVO",
     "MAX_OBSERVACAO",
     "MAX_PROTOCOLO_FORMATADO",
+    "SEI_TIMEZONE",
     "Andamento",
     "Assunto",
     "Contato",
@@ -34,7 +36,20 @@ __all__ = [
     "TipoDocumento",
     "TipoProcedimento",
     "Unidade",
+    "sei_day",
 ]
+
+#: SEI's own time zone (Brasília time, where the city's SEI runs). SEI compares dates it is
+#: given with its own "today" ("Data do protocolo não pode estar no futuro."), so a date for
+#: SEI is the calendar day there: a request registered at 22:30 in São Paulo is 01:30 UTC of
+#: the next day, which SEI would refuse until its own midnight.
+SEI_TIMEZONE = zoneinfo.ZoneInfo("America/Sao_Paulo")
+
+
+def sei_day(moment: dt.datetime) -> dt.date:
+    """The calendar day of ``moment`` (timezone-aware) in :data:`SEI_TIMEZONE`."""
+    return moment.astimezone(SEI_TIMEZONE).date()
+
 
 #: SEI refuses a longer Especificacao ("Especificação possui tamanho superior a 100 caracteres.").
 MAX_ESPECIFICACAO = 100

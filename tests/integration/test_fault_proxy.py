@@ -635,7 +635,7 @@ def test_in_front_of_a_real_sei(proxies: ProxyFactory) -> None:
                 nivel_acesso=types.NivelAcesso.RESTRITO,
                 id_hipotese_legal="4",
                 numero_protocolo=numero,
-                data_autuacao=dt.date.today(),
+                data_autuacao=types.sei_day(dt.datetime.now(dt.UTC)),  # SEI's own today
             ),
         )
     # The answer was lost, the processo committed: the probe finds it by its number.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
@@ -85,6 +86,23 @@ def test_the_open_payload_carries_what_the_probe_looks_for() -> None:
     assert len(p.especificacao) <= 50
     solicitacao = payloads.decode(payloads.SolicitacaoPayload, plan.actions[-2].payload)
     assert solicitacao.solicitacao.protocolo == b.PROTOCOLO
+
+
+def test_dates_for_sei_are_the_day_in_sao_paulo_whatever_offset_sigrc_sent() -> None:
+    # 22:30 in São Paulo on 4 December is 01:30 UTC on the 5th: SEI, whose "today" is still
+    # the 4th, refuses the 5th ("Data do protocolo não pode estar no futuro.", seen on the
+    # real SEI 4.1.0) — the date must not depend on the offset SIGRC writes
+    late = dt.datetime(2026, 12, 5, 1, 30, tzinfo=dt.UTC)
+    registrada = b.evento(
+        T.REGISTRADA,
+        solicitacao=dataclasses.replace(b.solicitacao(anexos=[b.anexo("a1")]), aberta_em=late),
+    )
+    plan = planner.plan_event(registrada, planner.History(), MAPPINGS)
+    assert isinstance(plan, planner.Plan)
+    opened = payloads.decode(payloads.OpenPayload, plan.actions[0].payload)
+    assert opened.data_autuacao == dt.date(2026, 12, 4)
+    anexo = payloads.decode(payloads.AnexoPayload, plan.actions[1].payload)
+    assert anexo.data == dt.date(2026, 12, 4)
 
 
 def test_an_unmapped_service_quarantines_event_and_request_with_the_replay_hint() -> None:
